@@ -1,0 +1,21 @@
+# deps.sh: installs the Debian packages of tools/deps/<list>.txt that are missing.
+# The same lists feed the Dockerfiles, so the native and container builds cannot drift.
+
+deps_packages() { # deps_packages LIST...: the package names of the lists
+  local list
+  for list in "$@"; do grep -Ev '^\s*(#|$)' "$ROOT/tools/deps/$list.txt"; done
+}
+
+deps_install() { # deps_install LIST...
+  local missing=() p
+  for p in $(deps_packages "$@"); do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  log "installing Debian packages: ${missing[*]}"
+  local sudo=; [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get update -qq
+  # Installing mariadb-server must not start a system-wide server: we run our own.
+  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
