@@ -1,0 +1,177 @@
+/* handlers: thin HTTP handlers over the read model, with the bounded min_version wait. */
+#include "handlers.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "read_model.h"
+#include "timeutil.h"
+#include "uuid.h"
+#include "wallet/v1/balances.pb-c.h"
+#include "wallet/v1/health.pb-c.h"
+
+/* How long a waiter sleeps between re-reads when no local commit wakes it: another
+ * balances instance may be the one applying the version it waits for. */
+#define WAIT_SLICE_MS 25
+#define DB_ACQUIRE_MS 2000
+
+/* 1 found, 0 not found, -1 error (st filled). */
+static int read_row(balances_app *app, const char *id, rm_update *row, rpc_status *st) {
+  db_error e = {0};
+  db_conn *conn = db_pool_acquire(app->pool, DB_ACQUIRE_MS, &e);
+  if (conn == NULL) {
+    rpc_status_set(st, RPC_UNAVAILABLE, "database unavailable: %s", e.message);
+    return -1;
+  }
+  int rc = rm_get(conn, id, row, &e);
+  db_pool_release(app->pool, conn);
+  if (rc < 0) {
+    rpc_status_set(st, db_error_is_connection(&e) ? RPC_UNAVAILABLE : RPC_INTERNAL,
+                   "reading balance: %s", e.message);
+  }
+  return rc;
+}
+
+rpc_code balances_get_balance(http_call *call, const ProtobufCMessage *request,
+                              ProtobufCMessage *response, rpc_status *st) {
+  balances_app *app = http_call_app(call);
+  const Wallet__V1__GetBalanceRequest *req = (const Wallet__V1__GetBalanceRequest *)request;
+  Wallet__V1__Balance *out = (Wallet__V1__Balance *)response;
+  char id[UUID_STR_LEN];
+  if (!uuid_normalize(req->account_id, id)) {
+    return rpc_status_set(st, RPC_INVALID_ARGUMENT, "account_id: not a UUID: \"%.64s\"",
+                          req->account_id);
+  }
+  if (req->min_version < 0) {
+    return rpc_status_set(st, RPC_INVALID_ARGUMENT, "min_version: must be >= 0, got %" PRId64,
+                          req->min_version);
+  }
+  int64_t bound = app->min_version_wait_ms > 0 ? app->min_version_wait_ms : 2000;
+  int64_t deadline = time_mono_ms() + bound;
+  rm_update row;
+  int found;
+  bool stale = false;
+  for (;;) {
+    /* Generation before the read: a commit landing between read and wait still wakes us. */
+    uint64_t gen = app->notify ? apply_notify_generation(app->notify) : 0;
+    found = read_row(app, id, &row, st);
+    if (found < 0) return st->code;
+    if (req->min_version == 0 || (found && row.version >= req->min_version)) break;
+    int64_t left = deadline - time_mono_ms();
+    if (left <= 0) {
+      stale = true;
+      break;
+    }
+    int slice = left < WAIT_SLICE_MS ? (int)left : WAIT_SLICE_MS;
+    if (app->notify) {
+      apply_notify_wait(app->notify, gen, slice);
+    } else {
+      time_sleep_ms(slice);
+    }
+  }
+  if (!found) {
+    return rpc_status_set(st, RPC_NOT_FOUND, "no balance for account %s", id);
+  }
+  Google__Protobuf__Timestamp *ts = (Google__Protobuf__Timestamp *)http_call_new_message(
+      call, &google__protobuf__timestamp__descriptor);
+  out->account_id = http_call_strdup(call, row.account_id);
+  if (ts == NULL || out->account_id == NULL) {
+    return rpc_status_set(st, RPC_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  time_to_timestamp(row.updated_at_us, ts);
+  out->balance = row.balance;
+  out->version = row.version;
+  out->updated_at = ts;
+  out->stale = stale;
+  if (stale) http_call_set_header(call, "X-Read-Model-Stale", "true");
+  return RPC_OK;
+}
+
+rpc_code balances_health(http_call *call, const ProtobufCMessage *request,
+                         ProtobufCMessage *response, rpc_status *st) {
+  Wallet__V1__HealthResponse *out = (Wallet__V1__HealthResponse *)response;
+  out->status = http_call_strdup(call, "ok");
+  return out->status ? RPC_OK : rpc_status_set(st, RPC_RESOURCE_EXHAUSTED, "out of memory");
+}
+
+/* Appends one dependency to out (storage from the call). false on OOM. */
+static bool add_dep(http_call *call, Wallet__V1__HealthResponse *out, const char *name,
+                    bool ok, const char *detail) {
+  Wallet__V1__DependencyStatus *d = (Wallet__V1__DependencyStatus *)http_call_new_message(
+      call, &wallet__v1__dependency_status__descriptor);
+  if (d == NULL) return false;
+  d->name = http_call_strdup(call, name);
+  d->ok = ok;
+  d->detail = http_call_strdup(call, ok ? "" : detail);
+  if (d->name == NULL || d->detail == NULL) return false;
+  out->dependencies[out->n_dependencies++] = d;
+  return true;
+}
+
+rpc_code balances_ready(http_call *call, const ProtobufCMessage *request,
+                        ProtobufCMessage *response, rpc_status *st) {
+  balances_app *app = http_call_app(call);
+  Wallet__V1__HealthResponse *out = (Wallet__V1__HealthResponse *)response;
+  out->dependencies = http_call_alloc(call, 4 * sizeof *out->dependencies);
+  if (out->dependencies == NULL) goto oom;
+
+  char detail[300] = "";
+  db_error e = {0};
+  bool db_ok = false;
+  db_conn *conn = db_pool_acquire(app->pool, 1000, &e);
+  if (conn != NULL) {
+    db_ok = db_ping(conn, &e) == 0;
+    db_pool_release(app->pool, conn);
+  }
+  if (!db_ok) snprintf(detail, sizeof detail, "%s", e.message);
+  if (!add_dep(call, out, "database", db_ok, detail)) goto oom;
+
+  bool consumer_ok = false, kafka_ok = false, projector_ok = false;
+  /* main sets it once Kafka has the topics, while handlers may be running. */
+  projector *proj = __atomic_load_n(&app->projector, __ATOMIC_ACQUIRE);
+  if (proj == NULL) {
+    snprintf(detail, sizeof detail, "projector not running");
+  } else {
+    projector_status ps;
+    projector_get_status(proj, &ps);
+    kafka_ok = projector_kafka_probe(proj, 1000, detail, sizeof detail) == 0;
+    if (!add_dep(call, out, "kafka", kafka_ok, detail)) goto oom;
+    consumer_ok = ps.assigned;
+    snprintf(detail, sizeof detail, "%s",
+             ps.ever_assigned ? "no partitions assigned (rebalancing?)"
+                              : "waiting for partition assignment");
+    if (!add_dep(call, out, "consumer", consumer_ok, detail)) goto oom;
+    projector_ok = ps.db_ok && ps.dlq_ok;
+    snprintf(detail, sizeof detail, "%s",
+             !ps.db_ok ? "retrying a batch: database writes failing"
+                       : "retrying a batch: dead-letter topic not accepting records");
+  }
+  if (!add_dep(call, out, "projector", projector_ok, detail)) goto oom;
+
+  bool ready = db_ok && kafka_ok && consumer_ok && projector_ok;
+  out->status = http_call_strdup(call, ready ? "ok" : "unavailable");
+  if (out->status == NULL) goto oom;
+  if (!ready) http_call_set_status(call, 503);
+  return RPC_OK;
+oom:
+  return rpc_status_set(st, RPC_RESOURCE_EXHAUSTED, "out of memory");
+}
+
+void balances_metrics(http_call *call, http_raw_response *out) {
+  size_t len = 0;
+  char *body = metrics_render(&len);
+  if (body == NULL) {
+    out->status = 500;
+    out->content_type = "text/plain";
+    out->body = strdup("out of memory\n");
+    out->len = out->body ? strlen(out->body) : 0;
+    return;
+  }
+  out->status = 200;
+  out->content_type = "text/plain; version=0.0.4";
+  out->body = body;
+  out->len = len;
+}

@@ -1,0 +1,32 @@
+/* handlers: the balances HTTP API (GetBalance, Health, Ready) as protobuf handlers. */
+#ifndef BALANCES_HANDLERS_H
+#define BALANCES_HANDLERS_H
+
+#include <stdint.h>
+
+#include "apply_notify.h"
+#include "db.h"
+#include "http_server.h"
+#include "projector.h"
+
+/* What the handlers need; handed to the server as http_server_config.app. All borrowed. */
+typedef struct balances_app {
+  db_pool *pool;
+  apply_notify *notify;        /* may be NULL: waiters then only poll */
+  projector *projector;        /* may be NULL (tests without Kafka): /readyz says so */
+  int64_t min_version_wait_ms; /* bound of a ?min_version wait; 0 means 2000 */
+} balances_app;
+
+/* GET /balances/{account_id}[?min_version=N] */
+rpc_code balances_get_balance(http_call *call, const ProtobufCMessage *request,
+                              ProtobufCMessage *response, rpc_status *st);
+/* GET /healthz: the process is up. */
+rpc_code balances_health(http_call *call, const ProtobufCMessage *request,
+                         ProtobufCMessage *response, rpc_status *st);
+/* GET /readyz: database ping ok, consumer assigned, projector not stuck; 503 otherwise. */
+rpc_code balances_ready(http_call *call, const ProtobufCMessage *request,
+                        ProtobufCMessage *response, rpc_status *st);
+/* GET /metrics */
+void balances_metrics(http_call *call, http_raw_response *out);
+
+#endif

@@ -1,0 +1,216 @@
+/* read_model: SQL on the balances table; newer-version-wins upserts in batches. */
+#include "read_model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RM_MAX_ROWS_PER_STMT 1024
+
+static int rm_cmp(const void *a, const void *b) {
+  const rm_update *x = a, *y = b;
+  int c = strcmp(x->account_id, y->account_id);
+  if (c != 0) return c;
+  /* Highest version first, so the first of each run is the one to keep. */
+  return (x->version < y->version) - (x->version > y->version);
+}
+
+size_t rm_collapse(rm_update *u, size_t n) {
+  if (n == 0) return 0;
+  qsort(u, n, sizeof *u, rm_cmp);
+  size_t out = 1;
+  for (size_t i = 1; i < n; i++) {
+    if (strcmp(u[i].account_id, u[out - 1].account_id) != 0) u[out++] = u[i];
+  }
+  return out;
+}
+
+void rm_format_datetime(int64_t epoch_us, char *out, size_t outlen) {
+  int64_t sec = epoch_us / 1000000, us = epoch_us % 1000000;
+  if (us < 0) {
+    sec -= 1;
+    us += 1000000;
+  }
+  time_t t = (time_t)sec;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  snprintf(out, outlen, "%04d-%02d-%02d %02d:%02d:%02d.%06d", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)us);
+}
+
+int rm_parse_datetime(const char *s, int64_t *epoch_us) {
+  struct tm tm = {0};
+  int consumed = 0;
+  if (s == NULL || sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+                          &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
+    return -1;
+  }
+  int64_t frac = 0;
+  const char *p = s + consumed;
+  if (*p == '.') {
+    int digits = 0;
+    for (p++; *p >= '0' && *p <= '9' && digits < 6; p++, digits++) frac = frac * 10 + (*p - '0');
+    for (; digits < 6; digits++) frac *= 10;
+  }
+  if (*p != '\0') return -1;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  *epoch_us = (int64_t)timegm(&tm) * 1000000 + frac;
+  return 0;
+}
+
+/* The upsert for exactly `rows` rows. MariaDB evaluates the SET list left to right with
+ * already-updated values, so balance and updated_at must compare against the old version
+ * before version itself is raised. Caller frees. */
+static char *rm_upsert_sql(size_t rows) {
+  static const char head[] =
+      "INSERT INTO balances (account_id, balance, version, updated_at) VALUES ";
+  static const char tuple[] = "(?,?,?,?)";
+  static const char tail[] =
+      " ON DUPLICATE KEY UPDATE"
+      " balance = IF(VALUES(version) > version, VALUES(balance), balance),"
+      " updated_at = IF(VALUES(version) > version, VALUES(updated_at), updated_at),"
+      " version = GREATEST(version, VALUES(version))";
+  size_t len = sizeof head + rows * sizeof tuple + sizeof tail;
+  char *sql = malloc(len);
+  if (sql == NULL) return NULL;
+  char *p = sql;
+  memcpy(p, head, sizeof head - 1);
+  p += sizeof head - 1;
+  for (size_t i = 0; i < rows; i++) {
+    if (i > 0) *p++ = ',';
+    memcpy(p, tuple, sizeof tuple - 1);
+    p += sizeof tuple - 1;
+  }
+  memcpy(p, tail, sizeof tail); /* with its NUL */
+  return sql;
+}
+
+static size_t rm_bucket(size_t n) {
+  size_t b = 1;
+  while (b < n) b <<= 1;
+  return b;
+}
+
+/* One statement for u[0..n), n <= RM_MAX_ROWS_PER_STMT. */
+static int rm_apply_chunk(db_conn *conn, const rm_update *u, size_t n, db_error *e) {
+  size_t rows = rm_bucket(n);
+  int rc = -1;
+  char *sql = rm_upsert_sql(rows);
+  db_param *params = calloc(rows * 4, sizeof *params);
+  char(*times)[32] = calloc(n, sizeof *times);
+  if (sql == NULL || params == NULL || times == NULL) {
+    e->code = 2008; /* CR_OUT_OF_MEMORY */
+    snprintf(e->message, sizeof e->message, "read model: out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < rows; i++) {
+    /* Padding repeats the last row: a duplicate key with an equal version is a no-op. */
+    size_t src = i < n ? i : n - 1;
+    rm_format_datetime(u[src].updated_at_us, times[src], sizeof times[src]);
+    params[4 * i + 0] = DB_P_STR(u[src].account_id);
+    params[4 * i + 1] = DB_P_I64(u[src].balance);
+    params[4 * i + 2] = DB_P_I64(u[src].version);
+    params[4 * i + 3] = DB_P_STR(times[src]);
+  }
+  rc = db_exec(conn, sql, params, rows * 4, NULL, e);
+out:
+  free(times);
+  free(params);
+  free(sql);
+  return rc;
+}
+
+int rm_apply(db_conn *conn, const rm_update *u, size_t n, db_error *e) {
+  for (size_t off = 0; off < n; off += RM_MAX_ROWS_PER_STMT) {
+    size_t k = n - off < RM_MAX_ROWS_PER_STMT ? n - off : RM_MAX_ROWS_PER_STMT;
+    if (rm_apply_chunk(conn, u + off, k, e) != 0) return -1;
+  }
+  return 0;
+}
+
+static int rm_row(const db_rows *rows, size_t i, rm_update *out, db_error *e) {
+  const char *id = db_rows_str(rows, i, 0, NULL);
+  snprintf(out->account_id, sizeof out->account_id, "%s", id ? id : "");
+  out->balance = db_rows_i64(rows, i, 1);
+  out->version = db_rows_i64(rows, i, 2);
+  if (rm_parse_datetime(db_rows_str(rows, i, 3, NULL), &out->updated_at_us) != 0) {
+    e->code = 0;
+    snprintf(e->message, sizeof e->message, "read model: bad updated_at for %s",
+             out->account_id);
+    return -1;
+  }
+  return 0;
+}
+
+int rm_get(db_conn *conn, const char *account_id, rm_update *out, db_error *e) {
+  db_rows *rows = NULL;
+  db_param p[] = {DB_P_STR(account_id)};
+  if (db_query(conn,
+               "SELECT account_id, balance, version, updated_at FROM balances"
+               " WHERE account_id = ?",
+               p, 1, &rows, e) != 0) {
+    return -1;
+  }
+  int rc = 0;
+  if (db_rows_count(rows) > 0) rc = rm_row(rows, 0, out, e) == 0 ? 1 : -1;
+  db_rows_free(rows);
+  return rc;
+}
+
+int rm_list(db_conn *conn, rm_update **out, size_t *n, db_error *e) {
+  db_rows *rows = NULL;
+  *out = NULL;
+  *n = 0;
+  if (db_query(conn,
+               "SELECT account_id, balance, version, updated_at FROM balances"
+               " ORDER BY account_id",
+               NULL, 0, &rows, e) != 0) {
+    return -1;
+  }
+  int rc = -1;
+  size_t count = db_rows_count(rows);
+  rm_update *v = calloc(count ? count : 1, sizeof *v);
+  if (v == NULL) {
+    snprintf(e->message, sizeof e->message, "read model: out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (rm_row(rows, i, &v[i], e) != 0) goto out;
+  }
+  *out = v;
+  *n = count;
+  v = NULL;
+  rc = 0;
+out:
+  free(v);
+  db_rows_free(rows);
+  return rc;
+}
+
+int rm_clear(db_conn *conn, db_error *e) {
+  return db_exec(conn, "DELETE FROM balances", NULL, 0, NULL, e);
+}
+
+typedef struct rm_tx_ctx {
+  const rm_update *u;
+  size_t n;
+} rm_tx_ctx;
+
+static int rm_tx_body(db_conn *conn, void *ctx, db_error *e) {
+  rm_tx_ctx *c = ctx;
+  return rm_apply(conn, c->u, c->n, e);
+}
+
+int rm_apply_tx(db_pool *pool, rm_update *u, size_t n, db_error *e) {
+  n = rm_collapse(u, n);
+  if (n == 0) return 0;
+  /* Short acquire timeout: the projector is the only caller and retries with backoff. */
+  db_conn *conn = db_pool_acquire(pool, 2000, e);
+  if (conn == NULL) return -1;
+  rm_tx_ctx ctx = {u, n};
+  int rc = db_transaction(conn, rm_tx_body, &ctx, 5, e);
+  db_pool_release(pool, conn);
+  return rc == 0 ? 0 : -1;
+}

@@ -1,0 +1,52 @@
+/* read_model: the balances table: one row per account, the balance of the newest version
+ * seen. Applying is idempotent and order-free: a row only moves to a higher version. */
+#ifndef BALANCES_READ_MODEL_H
+#define BALANCES_READ_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "uuid.h"
+
+/* One account's state as an event reports it (or as a row holds it). */
+typedef struct rm_update {
+  char account_id[UUID_STR_LEN]; /* lowercase canonical UUID */
+  int64_t balance;               /* minor units, >= 0 */
+  int64_t version;               /* >= 1 */
+  int64_t updated_at_us;         /* Unix epoch microseconds (UTC) */
+} rm_update;
+
+/* Sorts u[0..n) by account and keeps, per account, the update with the highest version
+ * (in place). Returns the new count. */
+size_t rm_collapse(rm_update *u, size_t n);
+
+/* Upserts u[0..n) (collapsed or not) inside the caller's transaction: a row is inserted,
+ * or updated only where the update's version is newer than the stored one. Statements
+ * use a fixed set of row counts (powers of two up to 1024, the tail padded with a
+ * repeat of the last row, which changes nothing) so the per-connection statement cache
+ * stays small. 0, or -1 with e filled. */
+int rm_apply(db_conn *conn, const rm_update *u, size_t n, db_error *e);
+
+/* Collapses u (reordered in place) and applies it in one transaction on a pooled
+ * connection (deadlocks retried by db_transaction). 0, or -1 with e filled (the database
+ * is away: the caller retries the same updates later). */
+int rm_apply_tx(db_pool *pool, rm_update *u, size_t n, db_error *e);
+
+/* Reads one account. 1 found (*out filled), 0 not found, -1 with e filled. */
+int rm_get(db_conn *conn, const char *account_id, rm_update *out, db_error *e);
+
+/* Every row, ordered by account (for rebuild checks and tests). Caller frees *out.
+ * 0, or -1 with e filled. */
+int rm_list(db_conn *conn, rm_update **out, size_t *n, db_error *e);
+
+/* Deletes every row (rebuild). 0, or -1 with e filled. */
+int rm_clear(db_conn *conn, db_error *e);
+
+/* "2026-01-01 00:00:00.000000" (UTC) from epoch microseconds; out >= 27 bytes. */
+void rm_format_datetime(int64_t epoch_us, char *out, size_t outlen);
+/* The inverse; -1 when s is not in that shape (fraction optional). */
+int rm_parse_datetime(const char *s, int64_t *epoch_us);
+
+#endif
