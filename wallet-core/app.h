@@ -1,0 +1,16 @@
+/* app: what wallet-core's handlers share (handed to them through http_call_app). */
+#ifndef WALLET_CORE_APP_H
+#define WALLET_CORE_APP_H
+
+#include "db.h"
+#include "events.h"
+#include "outbox_relay.h"
+
+typedef struct wallet_app {
+  db_pool *pool;             /* request connections */
+  outbox_relay *relay;       /* NULL: nothing to wake, and /readyz reports Kafka down */
+  wallet_topics topics;      /* where events go */
+  int acquire_timeout_ms;    /* waiting for a pooled connection; 0 means 5000 */
+} wallet_app;
+
+#endif

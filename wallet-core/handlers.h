@@ -1,0 +1,45 @@
+/* handlers: wallet-core's thin protobuf handlers (validate, call a domain function, map
+ * its outcome with wallet_err_to_rpc). Each expects http_call_app() to be a wallet_app. */
+#ifndef WALLET_CORE_HANDLERS_H
+#define WALLET_CORE_HANDLERS_H
+
+#include <stdint.h>
+
+#include "db.h"
+#include "google/protobuf/timestamp.pb-c.h"
+#include "http_server.h"
+#include "wallet_err.h"
+
+rpc_code handlers_create_client(http_call *call, const ProtobufCMessage *req,
+                                ProtobufCMessage *resp, rpc_status *st);
+rpc_code handlers_get_client(http_call *call, const ProtobufCMessage *req,
+                             ProtobufCMessage *resp, rpc_status *st);
+rpc_code handlers_list_clients(http_call *call, const ProtobufCMessage *req,
+                               ProtobufCMessage *resp, rpc_status *st);
+rpc_code handlers_create_account(http_call *call, const ProtobufCMessage *req,
+                                 ProtobufCMessage *resp, rpc_status *st);
+rpc_code handlers_get_account(http_call *call, const ProtobufCMessage *req,
+                              ProtobufCMessage *resp, rpc_status *st);
+rpc_code handlers_list_accounts(http_call *call, const ProtobufCMessage *req,
+                                ProtobufCMessage *resp, rpc_status *st);
+rpc_code handlers_create_transaction(http_call *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage *resp, rpc_status *st);
+rpc_code handlers_get_transaction(http_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, rpc_status *st);
+rpc_code handlers_health(http_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                         rpc_status *st);
+rpc_code handlers_ready(http_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                        rpc_status *st);
+void handlers_metrics(http_call *call, http_raw_response *out);
+
+/* Shared by the handler files. */
+
+/* A pooled connection for this call, or NULL with st set to UNAVAILABLE (503). */
+db_conn *handlers_acquire(http_call *call, rpc_status *st);
+void handlers_release(http_call *call, db_conn *conn);
+/* A Timestamp living as long as the call (NULL on OOM). */
+Google__Protobuf__Timestamp *handlers_timestamp(http_call *call, int64_t epoch_us);
+/* strdup into the call's memory; "" on OOM so a response never holds NULL strings. */
+char *handlers_str(http_call *call, const char *s);
+
+#endif

@@ -1,0 +1,79 @@
+/* handlers_transactions: POST /transactions (with Idempotency-Key), GET /transactions/{id}. */
+#include "app.h"
+#include "handlers.h"
+#include "metrics.h"
+#include "transfers.h"
+#include "validate.h"
+#include "wallet/v1/wallet_core.pb-c.h"
+
+static void fill_transaction(http_call *call, const transaction_row *t,
+                             Wallet__V1__Transaction *out) {
+  out->id = handlers_str(call, t->id);
+  out->account_id_from = handlers_str(call, t->account_id_from);
+  out->account_id_to = handlers_str(call, t->account_id_to);
+  out->amount = t->amount;
+  out->balance_account_id_from = t->balance_from;
+  out->balance_account_id_to = t->balance_to;
+  out->version_account_id_from = t->version_from;
+  out->version_account_id_to = t->version_to;
+  out->created_at = handlers_timestamp(call, t->created_us);
+}
+
+rpc_code handlers_create_transaction(http_call *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage *resp, rpc_status *st) {
+  const Wallet__V1__CreateTransactionRequest *in =
+      (const Wallet__V1__CreateTransactionRequest *)req;
+  wallet_app *app = http_call_app(call);
+  wallet_err e = {0};
+  const char *key = http_call_header(call, "Idempotency-Key");
+  if (key != NULL && validate_idempotency_key(key, &e) != WALLET_OK) {
+    return wallet_err_to_rpc(&e, st);
+  }
+  transfer_request rq = {
+      .account_id_from = in->account_id_from,
+      .account_id_to = in->account_id_to,
+      .amount = in->amount,
+      .idempotency_key = key,
+  };
+  /* Input errors need no connection: answer them before waiting for the pool. */
+  char from[UUID_STR_LEN], to[UUID_STR_LEN];
+  if (validate_uuid("account_id_from", rq.account_id_from, from, &e) != WALLET_OK ||
+      validate_uuid("account_id_to", rq.account_id_to, to, &e) != WALLET_OK ||
+      validate_amount(rq.amount, &e) != WALLET_OK) {
+    return wallet_err_to_rpc(&e, st);
+  }
+  db_conn *conn = handlers_acquire(call, st);
+  if (conn == NULL) return st->code;
+  transfer_result res;
+  wallet_err fatal;
+  int applied = transfers_apply(conn, &app->topics, &rq, &res, 1, &fatal);
+  handlers_release(call, conn);
+  if (applied > 0) {
+    outbox_relay_notify(app->relay);
+    static metric *committed;
+    if (committed == NULL) {
+      committed = metrics_counter("transfers_committed_total", "Transfers committed", NULL);
+    }
+    metrics_add(committed, applied);
+  }
+  if (res.err.rc != WALLET_OK) return wallet_err_to_rpc(&res.err, st);
+  if (res.replayed) http_call_set_status(call, 200);
+  fill_transaction(call, &res.tx, (Wallet__V1__Transaction *)resp);
+  return RPC_OK;
+}
+
+rpc_code handlers_get_transaction(http_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, rpc_status *st) {
+  const Wallet__V1__GetTransactionRequest *in = (const Wallet__V1__GetTransactionRequest *)req;
+  wallet_err e = {0};
+  char id[UUID_STR_LEN];
+  if (validate_uuid("id", in->id, id, &e) != WALLET_OK) return wallet_err_to_rpc(&e, st);
+  db_conn *conn = handlers_acquire(call, st);
+  if (conn == NULL) return st->code;
+  transaction_row t;
+  wallet_rc rc = transfers_get(conn, id, &t, &e);
+  handlers_release(call, conn);
+  if (rc != WALLET_OK) return wallet_err_to_rpc(&e, st);
+  fill_transaction(call, &t, (Wallet__V1__Transaction *)resp);
+  return RPC_OK;
+}

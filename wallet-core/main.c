@@ -1,0 +1,206 @@
+/* wallet-core: the process (settings, migrations, pool, topics, outbox relay, HTTP, signals). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "config.h"
+#include "db.h"
+#include "kafka_admin.h"
+#include "log.h"
+#include "migrate.h"
+#include "outbox_relay.h"
+#include "routes.h"
+#include "timeutil.h"
+
+static const char usage[] =
+    "usage: wallet-core [--help]\n"
+    "\n"
+    "Owns clients, accounts and money transfers; publishes events to Kafka through a\n"
+    "transactional outbox. Settings come from the environment:\n"
+    "  HTTP_ADDR          listen address              (127.0.0.1; 0.0.0.0 in containers)\n"
+    "  HTTP_PORT          listen port                 (8080)\n"
+    "  DB_HOST            MariaDB host                (127.0.0.1)\n"
+    "  DB_PORT            MariaDB port                (3306)\n"
+    "  DB_USER            MariaDB user                (wallet)\n"
+    "  DB_PASSWORD        MariaDB password            (wallet)\n"
+    "  DB_NAME            database                    (wallet)\n"
+    "  DB_POOL_SIZE       request connections         (32)\n"
+    "  KAFKA_BROKERS      bootstrap servers           (127.0.0.1:9092)\n"
+    "  TOPIC_PARTITIONS   partitions of new topics    (3)\n"
+    "  TOPIC_REPLICATION  replication of new topics   (1)\n"
+    "  TOPIC_TRANSACTIONS topic of TransactionCreated (transactions)\n"
+    "  TOPIC_BALANCES     topic of BalanceUpdated and AccountCreated (balances)\n"
+    "  MIGRATIONS_DIR     SQL migrations              (./migrations/wallet-core)\n"
+    "  LOG_LEVEL          debug|info|warn|error       (info)\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+typedef struct settings {
+  const char *http_addr;
+  int64_t http_port;
+  db_config db;
+  int64_t db_port, pool_size;
+  const char *brokers;
+  int64_t partitions, replication;
+  const char *topic_transactions, *topic_balances;
+  const char *migrations_dir;
+} settings;
+
+static int settings_load(settings *s, char *err, size_t errlen) {
+  memset(s, 0, sizeof *s);
+  s->http_addr = config_str("HTTP_ADDR", "127.0.0.1");
+  if (config_int("HTTP_PORT", 8080, 0, 65535, &s->http_port, err, errlen) != 0) return -1;
+  s->db.host = config_str("DB_HOST", "127.0.0.1");
+  if (config_int("DB_PORT", 3306, 1, 65535, &s->db_port, err, errlen) != 0) return -1;
+  s->db.user = config_str("DB_USER", "wallet");
+  /* An empty password is legitimate (a dev root): only an unset variable means default. */
+  const char *pw = getenv("DB_PASSWORD");
+  s->db.password = pw != NULL ? pw : "wallet";
+  s->db.database = config_str("DB_NAME", "wallet");
+  if (config_int("DB_POOL_SIZE", 32, 1, 1024, &s->pool_size, err, errlen) != 0) return -1;
+  s->db.port = (unsigned)s->db_port;
+  s->db.pool_size = (unsigned)s->pool_size;
+  s->brokers = config_str("KAFKA_BROKERS", "127.0.0.1:9092");
+  if (config_int("TOPIC_PARTITIONS", 3, 1, 1000, &s->partitions, err, errlen) != 0) return -1;
+  if (config_int("TOPIC_REPLICATION", 1, 1, 32, &s->replication, err, errlen) != 0) return -1;
+  s->topic_transactions = config_str("TOPIC_TRANSACTIONS", "transactions");
+  s->topic_balances = config_str("TOPIC_BALANCES", "balances");
+  s->migrations_dir = config_str("MIGRATIONS_DIR", "./migrations/wallet-core");
+  return 0;
+}
+
+/* Compose may start us before MariaDB answers: retry with backoff for about a minute. */
+static int migrate_with_retry(const settings *s) {
+  char err[512];
+  int64_t deadline = time_mono_ms() + 60000, backoff = 250;
+  for (;;) {
+    int applied = 0;
+    if (migrate_run(&s->db, s->migrations_dir, &applied, err, sizeof err) == 0) {
+      log_info("migrations: %d applied from %s", applied, s->migrations_dir);
+      return 0;
+    }
+    if (stop_requested || time_mono_ms() + backoff > deadline) {
+      log_error("migrations failed: %s", err);
+      return -1;
+    }
+    log_warn("migrations: %s; retrying in %lld ms", err, (long long)backoff);
+    time_sleep_ms(backoff);
+    if (backoff < 4000) backoff *= 2;
+  }
+}
+
+/* Topics are created in the background: the HTTP server must come up even while Kafka is
+ * down (readiness says so), and the relay simply retries until the topics exist. */
+typedef struct topics_job {
+  const settings *s;
+  atomic_bool done;
+} topics_job;
+
+static void *ensure_topics_main(void *arg) {
+  topics_job *job = arg;
+  const settings *s = job->s;
+  const kafka_topic_spec specs[] = {
+      {s->topic_transactions, (int)s->partitions, (int)s->replication},
+      {s->topic_balances, (int)s->partitions, (int)s->replication},
+  };
+  int64_t backoff = 500;
+  while (!stop_requested) {
+    char err[512];
+    if (kafka_ensure_topics(s->brokers, specs, 2, 5000, err, sizeof err) == 0) {
+      log_info("kafka: topics %s and %s ready", s->topic_transactions, s->topic_balances);
+      break;
+    }
+    log_warn("kafka: ensuring topics failed: %s; retrying in %lld ms", err, (long long)backoff);
+    for (int64_t t = 0; t < backoff && !stop_requested; t += 100) time_sleep_ms(100);
+    if (backoff < 8000) backoff *= 2;
+  }
+  atomic_store(&job->done, true);
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      fputs(usage, stdout);
+      return 0;
+    }
+    fprintf(stderr, "wallet-core: unknown argument %s\n%s", argv[i], usage);
+    return 2;
+  }
+  log_init("wallet-core");
+  settings s;
+  char err[512];
+  if (settings_load(&s, err, sizeof err) != 0) {
+    fprintf(stderr, "wallet-core: %s\n", err);
+    return 2;
+  }
+
+  struct sigaction sa = {0};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  int exit_code = 1;
+  db_pool *pool = NULL;
+  outbox_relay *relay = NULL;
+  http_server *srv = NULL;
+  pthread_t topics_thread;
+  int topics_started = 0;
+  topics_job job = {.s = &s};
+  atomic_init(&job.done, false);
+
+  if (migrate_with_retry(&s) != 0) goto out;
+  pool = db_pool_new(&s.db, err, sizeof err);
+  if (pool == NULL) {
+    log_error("database pool: %s", err);
+    goto out;
+  }
+  if (pthread_create(&topics_thread, NULL, ensure_topics_main, &job) == 0) topics_started = 1;
+
+  outbox_relay_config rc = {.db = s.db, .brokers = s.brokers};
+  relay = outbox_relay_start(&rc, err, sizeof err);
+  if (relay == NULL) {
+    log_error("outbox relay: %s", err);
+    goto out;
+  }
+
+  wallet_app app = {
+      .pool = pool,
+      .relay = relay,
+      .topics = {s.topic_transactions, s.topic_balances},
+  };
+  http_server_config hc = {
+      .bind_address = s.http_addr,
+      .port = (uint16_t)s.http_port,
+      .app = &app,
+  };
+  srv = http_server_start(&hc, wallet_routes, wallet_routes_count, err, sizeof err);
+  if (srv == NULL) {
+    log_error("http: %s", err);
+    goto out;
+  }
+  log_info("wallet-core listening on %s:%u", s.http_addr, (unsigned)http_server_port(srv));
+
+  while (!stop_requested) time_sleep_ms(100);
+  log_info("shutting down");
+  exit_code = 0;
+
+out:
+  /* Order: no new requests, then drain the relay (and its producer), then the pool. */
+  http_server_stop(srv);
+  stop_requested = 1;
+  outbox_relay_stop(relay);
+  if (topics_started) pthread_join(topics_thread, NULL);
+  db_pool_free(pool);
+  return exit_code;
+}

@@ -1,0 +1,388 @@
+/* outbox_relay: publishing outbox rows to Kafka, one leader at a time, after commit. */
+#include "outbox_relay.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dbtime.h"
+#include "event_headers.h"
+#include "kafka_producer.h"
+#include "log.h"
+#include "metrics.h"
+#include "timeutil.h"
+
+#define DEFAULT_BATCH 500
+#define DEFAULT_IDLE_WAIT_MS 200
+#define STANDBY_RETRY_MS 1000
+#define ACQUIRE_TIMEOUT_MS 2000
+#define MARK_EVERY_MS 1000     /* while Kafka is slow, record what is delivered this often */
+#define STOP_DRAIN_MS 5000     /* at stop, how long to wait for reports already due */
+#define METRICS_EVERY_MS 1000  /* the pending count is a COUNT(*): not on every pass */
+#define MARK_SLOTS 64          /* ids per UPDATE: one cached statement, padded */
+#define EVENT_SOURCE "wallet-core"
+
+typedef enum { SLOT_FREE, SLOT_SENT, SLOT_DELIVERED, SLOT_FAILED } slot_state;
+
+typedef struct slot {
+  int64_t id;
+  _Atomic int state; /* set by the delivery callback: on the relay thread, or at stop on
+                        the stopping thread once the relay thread has been joined */
+  int marked;
+} slot;
+
+struct outbox_relay {
+  db_pool *pool;
+  db_conn *conn;
+  kafka_producer *producer;
+  char lock_name[65];
+  int batch;
+  int idle_wait_ms;
+
+  slot *slots; /* batch entries; lives until the producer is destroyed */
+  size_t nslots;
+
+  pthread_t thread;
+  int thread_started;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int notified;
+  atomic_bool stop;
+  atomic_bool leader;
+  atomic_uint_least64_t published;
+
+  int64_t last_metrics_ms;
+  metric *m_pending, *m_oldest_age, *m_published, *m_failed;
+};
+
+static void on_delivery(void *msg_opaque, rd_kafka_resp_err_t err, int32_t partition,
+                        int64_t offset, void *app) {
+  slot *s = msg_opaque;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    log_warn("outbox relay: delivery of outbox row %lld failed: %s", (long long)s->id,
+             rd_kafka_err2str(err));
+  }
+  atomic_store(&s->state, err == RD_KAFKA_RESP_ERR_NO_ERROR ? SLOT_DELIVERED : SLOT_FAILED);
+}
+
+/* Sleeps up to ms unless notified or stopped. */
+static void relay_wait(outbox_relay *r, int ms) {
+  pthread_mutex_lock(&r->mu);
+  if (!r->notified && !atomic_load(&r->stop)) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    while (!r->notified && !atomic_load(&r->stop)) {
+      if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == ETIMEDOUT) break;
+    }
+  }
+  r->notified = 0;
+  pthread_mutex_unlock(&r->mu);
+}
+
+/* Gives the connection back; the pool closes it if it broke, which also drops the lock,
+ * so leadership must be won again. */
+static void relay_drop_conn(outbox_relay *r) {
+  if (r->conn != NULL) db_pool_release(r->pool, r->conn);
+  r->conn = NULL;
+  if (atomic_exchange(&r->leader, false)) log_warn("outbox relay: gave up leadership");
+}
+
+/* 1 when we hold the lock now, 0 when another instance does, -1 on a DB error. */
+static int relay_try_lead(outbox_relay *r) {
+  db_error e;
+  db_rows *rows = NULL;
+  const db_param p[] = {DB_P_STR(r->lock_name)};
+  if (db_query(r->conn, "SELECT GET_LOCK(?, 0)", p, 1, &rows, &e) != 0) {
+    log_warn("outbox relay: GET_LOCK failed: %s", e.message);
+    return -1;
+  }
+  int got = db_rows_count(rows) > 0 && db_rows_i64(rows, 0, 0) == 1;
+  db_rows_free(rows);
+  if (got) {
+    atomic_store(&r->leader, true);
+    log_info("outbox relay: leader (lock %s); publishing pending events", r->lock_name);
+  }
+  return got;
+}
+
+static void relay_metrics(outbox_relay *r) {
+  int64_t now = time_mono_ms();
+  if (now - r->last_metrics_ms < METRICS_EVERY_MS) return;
+  r->last_metrics_ms = now;
+  db_rows *rows = NULL;
+  db_error e;
+  if (db_query(r->conn,
+               "SELECT COUNT(*), MIN(occurred_at) FROM outbox WHERE published_at IS NULL", NULL,
+               0, &rows, &e) != 0) {
+    return;
+  }
+  metrics_set(r->m_pending, db_rows_i64(rows, 0, 0));
+  int64_t oldest_us;
+  if (!db_rows_is_null(rows, 0, 1) && dbtime_parse(db_rows_str(rows, 0, 1, NULL), &oldest_us) == 0) {
+    int64_t age = (time_now_us() - oldest_us) / 1000000;
+    metrics_set(r->m_oldest_age, age < 0 ? 0 : age);
+  } else {
+    metrics_set(r->m_oldest_age, 0);
+  }
+  db_rows_free(rows);
+}
+
+/* Sets published_at on every delivered, not yet marked slot. 0, or -1 on a DB error. */
+static int relay_mark(outbox_relay *r) {
+  int64_t ids[MARK_SLOTS];
+  size_t k = 0;
+  char sql[80 + 2 * MARK_SLOTS];
+  char *q = sql + sprintf(sql, "UPDATE outbox SET published_at = UTC_TIMESTAMP(6) WHERE id IN (");
+  for (int i = 0; i < MARK_SLOTS; i++) q += sprintf(q, i ? ",?" : "?");
+  strcpy(q, ")");
+  for (size_t i = 0; i <= r->nslots; i++) {
+    if (i < r->nslots) {
+      slot *s = &r->slots[i];
+      if (s->marked || atomic_load(&s->state) != SLOT_DELIVERED) continue;
+      ids[k++] = s->id;
+      s->marked = 1;
+    }
+    if (k == MARK_SLOTS || (i == r->nslots && k > 0)) {
+      db_param p[MARK_SLOTS];
+      for (size_t j = 0; j < MARK_SLOTS; j++) p[j] = DB_P_I64(ids[j < k ? j : k - 1]);
+      db_error e;
+      if (db_exec(r->conn, sql, p, MARK_SLOTS, NULL, &e) != 0) {
+        log_warn("outbox relay: marking %zu rows published failed: %s", k, e.message);
+        return -1;
+      }
+      atomic_fetch_add(&r->published, k);
+      metrics_add(r->m_published, (int64_t)k);
+      k = 0;
+    }
+  }
+  return 0;
+}
+
+static size_t relay_unreported(outbox_relay *r) {
+  size_t n = 0;
+  for (size_t i = 0; i < r->nslots; i++) n += atomic_load(&r->slots[i].state) == SLOT_SENT;
+  return n;
+}
+
+/* Serves delivery reports until every slot has one (or stop, or deadline_ms elapsed when
+ * deadline_ms > 0), recording deliveries as they come. -1 on a DB error. */
+static int relay_await(outbox_relay *r, int64_t deadline_ms) {
+  int64_t start = time_mono_ms(), last_mark = start;
+  while (relay_unreported(r) > 0) {
+    if (deadline_ms > 0 && time_mono_ms() - start >= deadline_ms) break;
+    if (deadline_ms == 0 && atomic_load(&r->stop)) break;
+    kafka_producer_poll(r->producer, 50);
+    if (time_mono_ms() - last_mark >= MARK_EVERY_MS) {
+      /* Kafka is slow or down: keep the table honest about what did arrive. */
+      if (relay_mark(r) != 0) return -1;
+      last_mark = time_mono_ms();
+      relay_metrics(r);
+    }
+  }
+  return relay_mark(r);
+}
+
+/* One pass: the oldest pending rows, produced in id order, awaited, marked. Returns the
+ * number of rows fetched, or -1 on a DB error. */
+static int relay_pass(outbox_relay *r) {
+  relay_metrics(r);
+  db_rows *rows = NULL;
+  db_error e;
+  const db_param p[] = {DB_P_I64(r->batch)};
+  if (db_query(r->conn,
+               "SELECT id, event_id, topic, msg_key, event_type, payload, occurred_at "
+               "FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
+               p, 1, &rows, &e) != 0) {
+    log_warn("outbox relay: reading pending rows failed: %s", e.message);
+    return -1;
+  }
+  size_t n = db_rows_count(rows);
+  r->nslots = 0;
+  for (size_t i = 0; i < n; i++) {
+    slot *s = &r->slots[r->nslots];
+    s->id = db_rows_i64(rows, i, 0);
+    s->marked = 0;
+    const char *event_id = db_rows_str(rows, i, 1, NULL);
+    const char *topic = db_rows_str(rows, i, 2, NULL);
+    size_t keylen = 0, len = 0;
+    const char *key = db_rows_str(rows, i, 3, &keylen);
+    const char *type = db_rows_str(rows, i, 4, NULL);
+    const char *payload = db_rows_str(rows, i, 5, &len);
+    int64_t occurred_us = 0;
+    dbtime_parse(db_rows_str(rows, i, 6, NULL), &occurred_us);
+    rd_kafka_headers_t *h = event_headers_new(event_id, type, EVENT_SOURCE, occurred_us / 1000);
+    char err[256];
+    atomic_store(&s->state, SLOT_SENT);
+    if (h == NULL || kafka_producer_send(r->producer, topic, RD_KAFKA_PARTITION_UA, key, keylen,
+                                         payload, len, h, s, err, sizeof err) != 0) {
+      if (h == NULL) snprintf(err, sizeof err, "out of memory building headers");
+      rd_kafka_headers_destroy(h);
+      atomic_store(&s->state, SLOT_FREE);
+      metrics_add(r->m_failed, 1);
+      /* Stop here: producing later rows first would reorder an account's events. */
+      log_warn("outbox relay: producing outbox row %lld failed: %s; retrying later",
+               (long long)s->id, err);
+      break;
+    }
+    r->nslots++;
+  }
+  db_rows_free(rows);
+  if (relay_await(r, 0) != 0) return -1;
+  /* After a refused produce, report a short pass so the loop backs off instead of
+   * spinning on the same row. */
+  return r->nslots < n ? 0 : (int)n;
+}
+
+static void *relay_main(void *arg) {
+  outbox_relay *r = arg;
+  int64_t last_warn = 0;
+  while (!atomic_load(&r->stop)) {
+    if (r->conn == NULL) {
+      db_error e;
+      r->conn = db_pool_acquire(r->pool, ACQUIRE_TIMEOUT_MS, &e);
+      if (r->conn == NULL) {
+        if (time_mono_ms() - last_warn > 10000) {
+          log_warn("outbox relay: database unavailable: %s", e.message);
+          last_warn = time_mono_ms();
+        }
+        relay_wait(r, STANDBY_RETRY_MS);
+        continue;
+      }
+    }
+    if (!atomic_load(&r->leader)) {
+      int rc = relay_try_lead(r);
+      if (rc < 0) relay_drop_conn(r);
+      if (rc <= 0) {
+        relay_wait(r, STANDBY_RETRY_MS);
+        continue;
+      }
+    }
+    int n = relay_pass(r);
+    if (n < 0) {
+      relay_drop_conn(r);
+      relay_wait(r, STANDBY_RETRY_MS);
+      continue;
+    }
+    if (n < r->batch) relay_wait(r, r->idle_wait_ms);
+  }
+  /* Reports already due for rows we produced: record them, so a clean restart does not
+   * publish them twice. */
+  if (r->conn != NULL && relay_unreported(r) > 0) relay_await(r, STOP_DRAIN_MS);
+  return NULL;
+}
+
+outbox_relay *outbox_relay_start(const outbox_relay_config *cfg, char *err, size_t errlen) {
+  outbox_relay *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    snprintf(err, errlen, "outbox relay: out of memory");
+    return NULL;
+  }
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&r->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  atomic_init(&r->stop, false);
+  atomic_init(&r->leader, false);
+  atomic_init(&r->published, 0);
+  r->batch = cfg->batch_size > 0 ? cfg->batch_size : DEFAULT_BATCH;
+  r->idle_wait_ms = cfg->idle_wait_ms > 0 ? cfg->idle_wait_ms : DEFAULT_IDLE_WAIT_MS;
+  if (cfg->lock_name != NULL) {
+    snprintf(r->lock_name, sizeof r->lock_name, "%s", cfg->lock_name);
+  } else {
+    /* Per database: two deployments sharing a server must not block each other. */
+    snprintf(r->lock_name, sizeof r->lock_name, "wallet_outbox_relay:%s",
+             cfg->db.database ? cfg->db.database : "");
+  }
+  r->slots = calloc((size_t)r->batch, sizeof *r->slots);
+  if (r->slots == NULL) {
+    snprintf(err, errlen, "outbox relay: out of memory");
+    goto fail;
+  }
+  db_config dbc = cfg->db;
+  dbc.pool_size = 1;
+  r->pool = db_pool_new(&dbc, err, errlen);
+  if (r->pool == NULL) goto fail;
+  r->producer = kafka_producer_new(cfg->brokers, "wallet-core-outbox", on_delivery, r,
+                                   cfg->producer_conf, err, errlen);
+  if (r->producer == NULL) goto fail;
+  r->m_pending = metrics_gauge("outbox_pending", "Outbox rows not yet published", NULL);
+  r->m_oldest_age = metrics_gauge("outbox_oldest_age_seconds",
+                                  "Age of the oldest unpublished outbox row", NULL);
+  r->m_published = metrics_counter("events_published_total",
+                                   "Outbox events delivered to Kafka and marked published", NULL);
+  r->m_failed = metrics_counter("events_produce_failed_total",
+                                "Outbox events Kafka refused to queue (retried later)", NULL);
+  if (pthread_create(&r->thread, NULL, relay_main, r) != 0) {
+    snprintf(err, errlen, "outbox relay: cannot start thread");
+    goto fail;
+  }
+  r->thread_started = 1;
+  return r;
+fail:
+  outbox_relay_stop(r);
+  return NULL;
+}
+
+void outbox_relay_notify(outbox_relay *r) {
+  if (r == NULL) return;
+  pthread_mutex_lock(&r->mu);
+  r->notified = 1;
+  pthread_cond_signal(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
+
+void outbox_relay_stop(outbox_relay *r) {
+  if (r == NULL) return;
+  pthread_mutex_lock(&r->mu);
+  atomic_store(&r->stop, true);
+  pthread_cond_signal(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+  if (r->thread_started) pthread_join(r->thread, NULL);
+  /* The producer's destroy serves the last reports into r->slots: free them after. */
+  kafka_producer_destroy(r->producer);
+  if (r->conn != NULL) db_pool_release(r->pool, r->conn);
+  db_pool_free(r->pool);
+  free(r->slots);
+  pthread_cond_destroy(&r->cv);
+  pthread_mutex_destroy(&r->mu);
+  free(r);
+}
+
+int outbox_relay_kafka_check(outbox_relay *r, int timeout_ms, char *detail, size_t len) {
+  if (r == NULL || r->producer == NULL) {
+    snprintf(detail, len, "no Kafka producer");
+    return -1;
+  }
+  const struct rd_kafka_metadata *md = NULL;
+  rd_kafka_resp_err_t e =
+      rd_kafka_metadata(kafka_producer_handle(r->producer), 0, NULL, &md, timeout_ms);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    snprintf(detail, len, "Kafka metadata request failed: %s", rd_kafka_err2str(e));
+    return -1;
+  }
+  int brokers = md->broker_cnt;
+  rd_kafka_metadata_destroy(md);
+  if (brokers == 0) {
+    snprintf(detail, len, "Kafka answered with no brokers");
+    return -1;
+  }
+  return 0;
+}
+
+bool outbox_relay_is_leader(outbox_relay *r) { return r != NULL && atomic_load(&r->leader); }
+
+uint64_t outbox_relay_published(outbox_relay *r) {
+  return r == NULL ? 0 : atomic_load(&r->published);
+}
