@@ -1,0 +1,760 @@
+/* http_server: the JSON <-> protobuf HTTP gateway on libmicrohttpd, thread per connection. */
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http_route.h"
+#include "log.h"
+#include "metrics.h"
+#include "pbjson.h"
+
+#define DEFAULT_MAX_BODY (64u * 1024u)
+#define DEFAULT_MAX_CONNECTIONS 512u
+#define DEFAULT_TIMEOUT_S 10u
+#define DURATION_METRIC "http_request_duration_seconds"
+#define REQUESTS_METRIC "http_requests_total"
+
+typedef struct arena_block {
+  struct arena_block *next;
+  max_align_t data[]; /* keeps every allocation suitably aligned for any type */
+} arena_block;
+
+typedef struct resp_header {
+  struct resp_header *next;
+  char *name;
+  char *value;
+} resp_header;
+
+struct http_server {
+  struct MHD_Daemon *mhd;
+  const http_route *routes;
+  size_t nroutes;
+  size_t max_body;
+  unsigned timeout_s;
+  void *app;
+  uint16_t port;
+  metric **route_hist; /* per route, then one for unmatched requests */
+  pthread_mutex_t mu;
+  pthread_cond_t idle; /* signalled when inflight drops to 0 */
+  unsigned inflight;   /* requests between headers received and response sent */
+  int stopping;
+};
+
+struct http_call {
+  http_server *srv;
+  struct MHD_Connection *conn;
+  char *uri; /* raw request target as the client sent it (undecoded, with query) */
+  const char *method;
+  char method_label[8];
+  const http_route *route;
+  const char *route_label; /* the pattern, or "unmatched" */
+  int hist_index;
+  http_route_match match;
+  int started; /* the access handler has seen the headers */
+  int counted; /* counted in srv->inflight */
+  /* An answer decided from the headers alone (404, 405, 415, ...), sent after the body
+   * has been drained so the connection stays usable for the next request. */
+  unsigned pending_status;
+  rpc_code pending_code;
+  char pending_msg[RPC_MESSAGE_MAX];
+  int too_big;
+  size_t drained;
+  char *body;
+  size_t body_len, body_cap;
+  arena_block *arena;
+  resp_header *headers, **headers_tail;
+  unsigned status_override;
+  unsigned status_sent;
+  int64_t start_us;
+};
+
+static int64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- per-call memory ---------------------------------------------------------------- */
+
+void *http_call_alloc(http_call *call, size_t n) {
+  if (call == NULL || n > SIZE_MAX - sizeof(arena_block))
+    return NULL;
+  arena_block *b = calloc(1, sizeof *b + n);
+  if (b == NULL)
+    return NULL;
+  b->next = call->arena;
+  call->arena = b;
+  return b->data;
+}
+
+char *http_call_strdup(http_call *call, const char *s) {
+  if (s == NULL)
+    return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = http_call_alloc(call, n);
+  if (d != NULL)
+    memcpy(d, s, n);
+  return d;
+}
+
+ProtobufCMessage *http_call_new_message(http_call *call, const ProtobufCMessageDescriptor *desc) {
+  if (desc == NULL)
+    return NULL;
+  ProtobufCMessage *m = http_call_alloc(call, desc->sizeof_message);
+  if (m != NULL)
+    protobuf_c_message_init(desc, m);
+  return m;
+}
+
+static void call_free(http_call *call) {
+  if (call == NULL)
+    return;
+  arena_block *b = call->arena;
+  while (b != NULL) {
+    arena_block *next = b->next;
+    free(b);
+    b = next;
+  }
+  http_route_match_clear(&call->match);
+  free(call->body);
+  free(call->uri);
+  free(call);
+}
+
+/* ---- accessors ---------------------------------------------------------------------- */
+
+void *http_call_app(const http_call *call) { return call != NULL ? call->srv->app : NULL; }
+
+const char *http_call_header(const http_call *call, const char *name) {
+  if (call == NULL || call->conn == NULL || name == NULL)
+    return NULL;
+  return MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_call_body(const http_call *call, size_t *len) {
+  if (call == NULL || call->body_len == 0) {
+    if (len != NULL)
+      *len = 0;
+    return NULL;
+  }
+  if (len != NULL)
+    *len = call->body_len;
+  return call->body;
+}
+
+const char *http_call_method(const http_call *call) { return call != NULL ? call->method : NULL; }
+
+const char *http_call_route(const http_call *call) {
+  return call != NULL && call->route != NULL ? call->route->pattern : NULL;
+}
+
+void http_call_set_header(http_call *call, const char *name, const char *value) {
+  if (call == NULL || name == NULL || value == NULL)
+    return;
+  resp_header *h = http_call_alloc(call, sizeof *h);
+  if (h == NULL || (h->name = http_call_strdup(call, name)) == NULL ||
+      (h->value = http_call_strdup(call, value)) == NULL)
+    return; /* the arena frees whatever was allocated */
+  *call->headers_tail = h;
+  call->headers_tail = &h->next;
+}
+
+void http_call_set_status(http_call *call, unsigned status) {
+  if (call != NULL && status >= 100 && status <= 599)
+    call->status_override = status;
+}
+
+/* ---- responses ---------------------------------------------------------------------- */
+
+/* Queues body (malloc'd, taken) with status. Returns MHD_NO when MHD refused: MHD then
+ * closes the connection, which is the only answer left. */
+static enum MHD_Result respond(http_call *call, unsigned status, const char *content_type,
+                               char *body, size_t len) {
+  struct MHD_Response *r =
+      MHD_create_response_from_buffer_with_free_callback(len, body, &free);
+  if (r == NULL) {
+    free(body);
+    return MHD_NO;
+  }
+  if (content_type != NULL)
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+  for (resp_header *h = call->headers; h != NULL; h = h->next)
+    MHD_add_response_header(r, h->name, h->value);
+  pthread_mutex_lock(&call->srv->mu);
+  int stopping = call->srv->stopping;
+  pthread_mutex_unlock(&call->srv->mu);
+  if (stopping) /* tell keep-alive clients to go elsewhere while we drain */
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+  enum MHD_Result ret = MHD_queue_response(call->conn, status, r);
+  MHD_destroy_response(r);
+  if (ret == MHD_YES)
+    call->status_sent = status;
+  return ret;
+}
+
+/* grpc-gateway's error body: {"code":5,"message":"...","details":[]}. */
+static enum MHD_Result respond_error(http_call *call, unsigned status, rpc_code code,
+                                     const char *message) {
+  cJSON *o = cJSON_CreateObject();
+  char *text = NULL;
+  if (o != NULL && cJSON_AddNumberToObject(o, "code", (double)code) != NULL &&
+      cJSON_AddStringToObject(o, "message", message != NULL ? message : "") != NULL &&
+      cJSON_AddArrayToObject(o, "details") != NULL)
+    text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  if (text == NULL)
+    return MHD_NO;
+  return respond(call, status, "application/json", text, strlen(text));
+}
+
+static void set_pending(http_call *call, unsigned status, rpc_code code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void set_pending(http_call *call, unsigned status, rpc_code code, const char *fmt, ...) {
+  if (call->pending_status != 0)
+    return; /* the first problem found is the one reported */
+  call->pending_status = status;
+  call->pending_code = code;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(call->pending_msg, sizeof call->pending_msg, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- request pipeline --------------------------------------------------------------- */
+
+static const char *method_label(const char *method) {
+  static const char *const known[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (strcmp(method, known[i]) == 0)
+      return known[i];
+  return "OTHER"; /* a client must not be able to mint label values */
+}
+
+static int method_has_body(const char *method) {
+  return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+         strcmp(method, "PATCH") == 0;
+}
+
+/* Picks the route for method + path, or records why none fits. */
+static void route_request(http_call *call) {
+  http_server *srv = call->srv;
+  size_t plen = strcspn(call->uri, "?#");
+  call->route_label = "unmatched";
+  call->hist_index = (int)srv->nroutes;
+  if (!http_route_pct_valid(call->uri, plen)) {
+    set_pending(call, 400, RPC_INVALID_ARGUMENT, "malformed percent-encoding in path");
+    return;
+  }
+  char allow[128] = "";
+  size_t allow_len = 0;
+  const http_route *known_path = NULL;
+  for (size_t i = 0; i < srv->nroutes; i++) {
+    const http_route *r = &srv->routes[i];
+    http_route_match m;
+    int rc = http_route_match_path(r->pattern, call->uri, plen, &m);
+    if (rc == HTTP_ROUTE_MATCH && strcmp(r->method, call->method) == 0) {
+      call->route = r;
+      call->route_label = r->pattern;
+      call->hist_index = (int)i;
+      call->match = m;
+      return;
+    }
+    http_route_match_clear(&m);
+    if (rc == HTTP_ROUTE_BAD_PATH) {
+      set_pending(call, 400, RPC_INVALID_ARGUMENT, "malformed path parameter");
+      return;
+    }
+    if (rc == HTTP_ROUTE_OOM) {
+      set_pending(call, 500, RPC_INTERNAL, "out of memory");
+      return;
+    }
+    if (rc == HTTP_ROUTE_MATCH) {
+      if (known_path == NULL) {
+        known_path = r;
+        call->route_label = r->pattern;
+        call->hist_index = (int)i;
+      }
+      if (strstr(allow, r->method) == NULL) {
+        int w = snprintf(allow + allow_len, sizeof allow - allow_len, "%s%s",
+                         allow_len > 0 ? ", " : "", r->method);
+        if (w > 0 && (size_t)w < sizeof allow - allow_len)
+          allow_len += (size_t)w;
+      }
+    }
+  }
+  if (known_path != NULL) {
+    http_call_set_header(call, MHD_HTTP_HEADER_ALLOW, allow);
+    set_pending(call, 405, RPC_UNIMPLEMENTED, "method %s not allowed on %s", call->method,
+                known_path->pattern);
+  } else {
+    set_pending(call, 404, RPC_NOT_FOUND, "Not Found");
+  }
+}
+
+static int is_json_content_type(const char *ct) {
+  if (ct == NULL)
+    return 0;
+  while (*ct == ' ' || *ct == '\t')
+    ct++;
+  static const char json[] = "application/json";
+  if (strncasecmp(ct, json, sizeof json - 1) != 0)
+    return 0;
+  char c = ct[sizeof json - 1];
+  return c == '\0' || c == ';' || c == ' ' || c == '\t';
+}
+
+/* Headers are in: route, and refuse an announced oversized body before reading it. */
+static enum MHD_Result on_headers(http_call *call) {
+  http_server *srv = call->srv;
+  route_request(call);
+  const char *cl = MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND,
+                                               MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (cl != NULL) {
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    if (errno == 0 && end != cl && n > srv->max_body) {
+      /* Answering now makes MHD skip the body and close the connection afterwards. */
+      char msg[96];
+      snprintf(msg, sizeof msg, "request body exceeds %zu bytes", srv->max_body);
+      return respond_error(call, 413, RPC_RESOURCE_EXHAUSTED, msg);
+    }
+    if (errno == 0 && end != cl && n > 0 && call->pending_status == 0) {
+      call->body = malloc((size_t)n + 1);
+      if (call->body != NULL)
+        call->body_cap = (size_t)n;
+    }
+  }
+  return MHD_YES;
+}
+
+static enum MHD_Result on_upload(http_call *call, const char *data, size_t n) {
+  http_server *srv = call->srv;
+  if (call->too_big || call->pending_status != 0) {
+    /* Drain so the answer can go out, but cut off a client that keeps streaming far past
+     * the cap: draining must not become an unbounded sink. */
+    call->drained += n;
+    return call->drained > 8 * srv->max_body + (1u << 20) ? MHD_NO : MHD_YES;
+  }
+  if (n > srv->max_body - call->body_len) {
+    call->too_big = 1;
+    free(call->body);
+    call->body = NULL;
+    call->body_len = call->body_cap = 0;
+    call->drained = n;
+    return MHD_YES;
+  }
+  if (call->body_len + n > call->body_cap) {
+    size_t cap = call->body_cap > 0 ? call->body_cap * 2 : 1024;
+    if (cap < call->body_len + n)
+      cap = call->body_len + n;
+    if (cap > srv->max_body)
+      cap = srv->max_body;
+    char *grown = realloc(call->body, cap + 1);
+    if (grown == NULL)
+      return MHD_NO;
+    call->body = grown;
+    call->body_cap = cap;
+  }
+  memcpy(call->body + call->body_len, data, n);
+  call->body_len += n;
+  call->body[call->body_len] = '\0';
+  return MHD_YES;
+}
+
+typedef struct query_ctx {
+  ProtobufCMessage *msg;
+} query_ctx;
+
+static int set_query_field(void *ctx, const char *key, const char *value, char *err,
+                           size_t errlen) {
+  query_ctx *q = ctx;
+  char perr[PBJSON_ERR_MAX];
+  if (pbjson_set_field(q->msg, key, value, perr, sizeof perr) != 0) {
+    snprintf(err, errlen, "query parameter %.64s: %s", key, perr);
+    return -1;
+  }
+  return 0;
+}
+
+static enum MHD_Result serve_raw(http_call *call) {
+  http_raw_response out = {0};
+  call->route->raw(call, &out);
+  unsigned status = out.status != 0 ? out.status : 200;
+  char *body = out.body;
+  if (body == NULL) {
+    body = strdup("");
+    out.len = 0;
+    if (body == NULL)
+      return MHD_NO;
+  }
+  return respond(call, status, out.content_type != NULL ? out.content_type : "text/plain",
+                 body, out.len);
+}
+
+static enum MHD_Result serve_proto(http_call *call) {
+  const http_route *r = call->route;
+  ProtobufCMessage *req = NULL;
+  char err[PBJSON_ERR_MAX + 128];
+  enum MHD_Result ret;
+
+  const char *json = "{}";
+  size_t json_len = 2;
+  if (method_has_body(call->method) && call->body_len > 0) {
+    if (!is_json_content_type(http_call_header(call, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+      ret = respond_error(call, 415, RPC_INVALID_ARGUMENT,
+                          "Content-Type must be application/json");
+      goto out;
+    }
+    json = call->body;
+    json_len = call->body_len;
+  }
+  if (pbjson_parse(r->request_type, json, json_len, 0, &req, err, sizeof err) != 0) {
+    ret = respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
+    goto out;
+  }
+  for (size_t i = 0; i < call->match.n; i++) {
+    const http_route_param *p = &call->match.params[i];
+    char perr[PBJSON_ERR_MAX];
+    if (pbjson_set_field(req, p->name, p->value, perr, sizeof perr) != 0) {
+      snprintf(err, sizeof err, "path parameter %s: %s", p->name, perr);
+      ret = respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
+      goto out;
+    }
+  }
+  const char *q = strchr(call->uri, '?');
+  if (q != NULL) {
+    q++;
+    query_ctx ctx = {.msg = req};
+    if (http_route_query_each(q, strcspn(q, "#"), set_query_field, &ctx, err, sizeof err) != 0) {
+      ret = respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
+      goto out;
+    }
+  }
+
+  ProtobufCMessage *resp = http_call_new_message(call, r->response_type);
+  if (resp == NULL) {
+    ret = respond_error(call, 500, RPC_INTERNAL, "out of memory");
+    goto out;
+  }
+  rpc_status st = {.code = RPC_OK, .message = ""};
+  rpc_code code = r->handler(call, req, resp, &st);
+  if ((int)code < (int)RPC_OK || (int)code > (int)RPC_UNAUTHENTICATED) {
+    log_error("http: handler for %s %s returned invalid code %d", r->method, r->pattern,
+              (int)code);
+    snprintf(err, sizeof err, "handler returned invalid status code %d", (int)code);
+    ret = respond_error(call, 500, RPC_INTERNAL, err);
+    goto out;
+  }
+  if (code != RPC_OK) {
+    ret = respond_error(call, rpc_code_to_http(code), code,
+                        st.message[0] != '\0' ? st.message : rpc_code_name(code));
+    goto out;
+  }
+  char *text = pbjson_print(resp, PBJSON_EMIT_DEFAULTS, err, sizeof err);
+  if (text == NULL) {
+    log_error("http: cannot print response of %s %s: %s", r->method, r->pattern, err);
+    ret = respond_error(call, 500, RPC_INTERNAL, err);
+    goto out;
+  }
+  unsigned status = call->status_override != 0 ? call->status_override
+                    : r->success_status != 0   ? r->success_status
+                                               : 200;
+  ret = respond(call, status, "application/json", text, strlen(text));
+out:
+  if (req != NULL)
+    protobuf_c_message_free_unpacked(req, NULL);
+  return ret;
+}
+
+static enum MHD_Result on_request_done(http_call *call) {
+  if (call->too_big) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "request body exceeds %zu bytes", call->srv->max_body);
+    return respond_error(call, 413, RPC_RESOURCE_EXHAUSTED, msg);
+  }
+  if (call->pending_status != 0)
+    return respond_error(call, call->pending_status, call->pending_code, call->pending_msg);
+  if (call->route->raw != NULL)
+    return serve_raw(call);
+  return serve_proto(call);
+}
+
+/* ---- libmicrohttpd callbacks -------------------------------------------------------- */
+
+/* Runs on the request line, before MHD decodes the path: we need the raw target so that
+ * "a%2Fb" stays one segment. The state it returns becomes *req_cls. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
+  (void)conn;
+  http_call *call = calloc(1, sizeof *call);
+  if (call == NULL)
+    return NULL;
+  call->srv = cls;
+  call->uri = strdup(uri != NULL ? uri : "");
+  call->headers_tail = &call->headers;
+  if (call->uri == NULL) {
+    free(call);
+    return NULL;
+  }
+  return call;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **req_cls) {
+  (void)url;
+  (void)version;
+  http_server *srv = cls;
+  http_call *call = *req_cls;
+  if (call == NULL)
+    return MHD_NO; /* on_uri ran out of memory: dropping the connection is all we can do */
+  if (!call->started) {
+    call->started = 1;
+    call->conn = conn;
+    call->method = method;
+    snprintf(call->method_label, sizeof call->method_label, "%s", method_label(method));
+    call->start_us = mono_us();
+    pthread_mutex_lock(&srv->mu);
+    srv->inflight++;
+    pthread_mutex_unlock(&srv->mu);
+    call->counted = 1;
+    return on_headers(call);
+  }
+  if (*upload_data_size != 0) {
+    size_t n = *upload_data_size;
+    *upload_data_size = 0;
+    return on_upload(call, upload_data, n);
+  }
+  if (call->status_sent != 0)
+    return MHD_YES; /* answered early (413 on Content-Length) */
+  return on_request_done(call);
+}
+
+static void escape_label(const char *in, char *out, size_t outlen) {
+  size_t o = 0;
+  for (; *in != '\0' && o + 3 < outlen; in++) {
+    if (*in == '"' || *in == '\\') {
+      out[o++] = '\\';
+      out[o++] = *in;
+    } else if (*in == '\n') {
+      out[o++] = '\\';
+      out[o++] = 'n';
+    } else {
+      out[o++] = *in;
+    }
+  }
+  out[o] = '\0';
+}
+
+static void record_metrics(http_call *call) {
+  http_server *srv = call->srv;
+  char route[192], labels[320];
+  escape_label(call->route_label, route, sizeof route);
+  snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",code=\"%u\"", route,
+           call->method_label, call->status_sent);
+  metrics_add(metrics_counter(REQUESTS_METRIC, "HTTP requests answered, by route, method and status.",
+                              labels),
+              1);
+  metrics_observe_us(srv->route_hist[call->hist_index], mono_us() - call->start_us);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)conn;
+  (void)toe;
+  http_server *srv = cls;
+  http_call *call = *req_cls;
+  *req_cls = NULL;
+  if (call == NULL)
+    return;
+  if (call->started && call->status_sent != 0)
+    record_metrics(call);
+  if (call->counted) {
+    pthread_mutex_lock(&srv->mu);
+    if (--srv->inflight == 0)
+      pthread_cond_broadcast(&srv->idle);
+    pthread_mutex_unlock(&srv->mu);
+  }
+  call_free(call);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  char buf[512];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  size_t n = strlen(buf);
+  while (n > 0 && buf[n - 1] == '\n')
+    buf[--n] = '\0';
+  log_warn("libmicrohttpd: %s", buf);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+static int check_routes(const http_route *routes, size_t nroutes, char *err, size_t errlen) {
+  for (size_t i = 0; i < nroutes; i++) {
+    const http_route *r = &routes[i];
+    if (r->method == NULL || r->pattern == NULL || (r->raw == NULL && r->handler == NULL)) {
+      snprintf(err, errlen, "route %zu: method, pattern and a handler are required", i);
+      return -1;
+    }
+    http_route_match names;
+    char perr[160];
+    if (http_route_pattern_names(r->pattern, &names, perr, sizeof perr) != 0) {
+      snprintf(err, errlen, "route %s %s: %s", r->method, r->pattern, perr);
+      return -1;
+    }
+    if (r->raw != NULL)
+      continue;
+    if (r->request_type == NULL || r->response_type == NULL) {
+      snprintf(err, errlen, "route %s %s: request and response types are required", r->method,
+               r->pattern);
+      return -1;
+    }
+    /* A path param naming no field would fail every request: refuse to start instead. */
+    for (size_t k = 0; k < names.n; k++) {
+      if (protobuf_c_message_descriptor_get_field_by_name(r->request_type,
+                                                          names.params[k].name) == NULL) {
+        snprintf(err, errlen, "route %s %s: %s has no field %s", r->method, r->pattern,
+                 r->request_type->name, names.params[k].name);
+        return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+static void server_free(http_server *srv) {
+  if (srv == NULL)
+    return;
+  free(srv->route_hist);
+  pthread_cond_destroy(&srv->idle);
+  pthread_mutex_destroy(&srv->mu);
+  free(srv);
+}
+
+http_server *http_server_start(const http_server_config *cfg, const http_route *routes,
+                               size_t nroutes, char *err, size_t errlen) {
+  http_server *srv = NULL;
+  if (cfg == NULL || (routes == NULL && nroutes > 0)) {
+    snprintf(err, errlen, "http_server_start: config and routes are required");
+    return NULL;
+  }
+  if (check_routes(routes, nroutes, err, errlen) != 0)
+    return NULL;
+
+  const char *addr = cfg->bind_address != NULL ? cfg->bind_address : "127.0.0.1";
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                   MHD_USE_ERROR_LOG | MHD_USE_ITC;
+  struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(cfg->port);
+  } else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(cfg->port);
+    flags |= MHD_USE_IPv6;
+  } else {
+    snprintf(err, errlen, "bind address %s is not an IPv4 or IPv6 address", addr);
+    return NULL;
+  }
+
+  srv = calloc(1, sizeof *srv);
+  if (srv == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  pthread_mutex_init(&srv->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the drain deadline must not jump */
+  pthread_cond_init(&srv->idle, &ca);
+  pthread_condattr_destroy(&ca);
+  srv->routes = routes;
+  srv->nroutes = nroutes;
+  srv->max_body = cfg->max_body_bytes != 0 ? cfg->max_body_bytes : DEFAULT_MAX_BODY;
+  srv->timeout_s = cfg->connection_timeout_s != 0 ? cfg->connection_timeout_s : DEFAULT_TIMEOUT_S;
+  srv->app = cfg->app;
+  unsigned max_conn = cfg->max_connections != 0 ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
+
+  srv->route_hist = calloc(nroutes + 1, sizeof *srv->route_hist);
+  if (srv->route_hist == NULL) {
+    snprintf(err, errlen, "out of memory");
+    goto fail;
+  }
+  for (size_t i = 0; i <= nroutes; i++) {
+    char route[192], labels[256];
+    escape_label(i < nroutes ? routes[i].pattern : "unmatched", route, sizeof route);
+    snprintf(labels, sizeof labels, "route=\"%s\"", route);
+    srv->route_hist[i] = metrics_histogram(DURATION_METRIC, "HTTP request latency by route.", labels);
+  }
+
+  errno = 0;
+  srv->mhd = MHD_start_daemon(
+      flags, cfg->port, NULL, NULL, &on_access, srv,
+      /* first, or MHD logs the other options' complaints to stderr its own way */
+      MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, srv,
+      MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss,
+      MHD_OPTION_CONNECTION_LIMIT, max_conn,
+      MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
+      MHD_OPTION_NOTIFY_COMPLETED, &on_completed, srv,
+      MHD_OPTION_URI_LOG_CALLBACK, &on_uri, srv,
+      MHD_OPTION_END);
+  if (srv->mhd == NULL) {
+    int e = errno;
+    snprintf(err, errlen, "cannot listen on %s:%u%s%s", addr, (unsigned)cfg->port,
+             e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
+    goto fail;
+  }
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+  srv->port = info != NULL ? info->port : cfg->port;
+  return srv;
+fail:
+  server_free(srv);
+  return NULL;
+}
+
+uint16_t http_server_port(const http_server *srv) { return srv != NULL ? srv->port : 0; }
+
+void http_server_stop(http_server *srv) {
+  if (srv == NULL)
+    return;
+  /* Closing the listening socket first makes new clients fail fast (and go to another
+   * instance) while requests already being served run to completion. */
+  MHD_socket ls = MHD_quiesce_daemon(srv->mhd);
+  if (ls != MHD_INVALID_SOCKET)
+    close(ls);
+  /* Wait for in-flight responses to be delivered, not only computed: MHD_stop_daemon
+   * would shut their sockets down under them. Bounded, so a client that never finishes
+   * sending its body cannot hold shutdown forever. */
+  pthread_mutex_lock(&srv->mu);
+  srv->stopping = 1;
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += srv->timeout_s;
+  while (srv->inflight > 0) {
+    if (pthread_cond_timedwait(&srv->idle, &srv->mu, &deadline) == ETIMEDOUT)
+      break;
+  }
+  pthread_mutex_unlock(&srv->mu);
+  /* Cuts idle keep-alive connections and joins every connection thread. */
+  MHD_stop_daemon(srv->mhd);
+  server_free(srv);
+}

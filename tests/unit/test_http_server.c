@@ -1,0 +1,858 @@
+/* test_http_server: the JSON <-> protobuf gateway, served for real on a loopback port and
+ * driven by a raw socket client (so malformed requests can be sent on purpose). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http_server.h"
+#include "metrics.h"
+#include "wallet/v1/balances.pb-c.h"
+#include "wallet/v1/wallet_core.pb-c.h"
+
+#define MAX_BODY 1024
+
+/* ---- a tiny HTTP/1.1 client --------------------------------------------------------- */
+
+typedef struct resp {
+  int status;
+  char *raw;  /* whole response, NUL-terminated */
+  char *body; /* points into raw */
+  cJSON *json;
+} resp;
+
+static void resp_free(resp *r) {
+  free(r->raw);
+  cJSON_Delete(r->json);
+  memset(r, 0, sizeof *r);
+}
+
+static int connect_to(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0)
+    return -1;
+  struct timeval tv = {.tv_sec = 15};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static int send_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Reads until the server closes (every request says Connection: close) and parses.
+ * Returns 0, or -1 when nothing parseable arrived. */
+static int read_response(int fd, resp *r) {
+  memset(r, 0, sizeof *r);
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  if (buf == NULL)
+    return -1;
+  for (;;) {
+    if (cap - len < 1024) {
+      char *grown = realloc(buf, cap * 2);
+      if (grown == NULL)
+        break;
+      buf = grown;
+      cap *= 2;
+    }
+    ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+  }
+  buf[len] = '\0';
+  r->raw = buf;
+  if (sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1)
+    return -1;
+  char *sep = strstr(buf, "\r\n\r\n");
+  if (sep == NULL)
+    return -1;
+  r->body = sep + 4;
+  r->json = cJSON_Parse(r->body);
+  return 0;
+}
+
+/* Sends raw bytes on a new connection and reads the answer. */
+static int http_raw(uint16_t port, const char *req, size_t len, resp *r) {
+  int fd = connect_to(port);
+  if (fd < 0)
+    return -1;
+  int rc = send_all(fd, req, len) == 0 ? read_response(fd, r) : -1;
+  close(fd);
+  return rc;
+}
+
+static int http_req(uint16_t port, const char *method, const char *target,
+                    const char *content_type, const char *body, resp *r) {
+  char head[1024];
+  size_t blen = body != NULL ? strlen(body) : 0;
+  char ct[160] = "";
+  if (content_type != NULL)
+    snprintf(ct, sizeof ct, "Content-Type: %s\r\n", content_type);
+  int n = snprintf(head, sizeof head,
+                   "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s"
+                   "Content-Length: %zu\r\n\r\n",
+                   method, target, ct, blen);
+  char *all = malloc((size_t)n + blen + 1);
+  if (all == NULL)
+    return -1;
+  memcpy(all, head, (size_t)n);
+  if (blen > 0)
+    memcpy(all + n, body, blen);
+  int rc = http_raw(port, all, (size_t)n + blen, r);
+  free(all);
+  return rc;
+}
+
+/* Value of a response header, copied into out ("" when absent). */
+static const char *resp_header(const resp *r, const char *name, char *out, size_t outlen) {
+  out[0] = '\0';
+  size_t nl = strlen(name);
+  for (const char *line = strstr(r->raw, "\r\n"); line != NULL && line + 2 < r->body;
+       line = strstr(line + 2, "\r\n")) {
+    const char *h = line + 2;
+    if (strncasecmp(h, name, nl) == 0 && h[nl] == ':') {
+      const char *v = h + nl + 1;
+      while (*v == ' ')
+        v++;
+      size_t vl = strcspn(v, "\r\n");
+      snprintf(out, outlen, "%.*s", (int)vl, v);
+      return out;
+    }
+  }
+  return out;
+}
+
+static const char *json_str(const resp *r, const char *field) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->json, field);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int json_int(const resp *r, const char *field) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->json, field);
+  return cJSON_IsNumber(v) ? v->valueint : -12345;
+}
+
+/* Asserts grpc-gateway's error shape and returns the message. */
+static const char *assert_error_shape(const resp *r, int code) {
+  assert_non_null(r->json);
+  assert_int_equal(json_int(r, "code"), code);
+  const cJSON *details = cJSON_GetObjectItemCaseSensitive(r->json, "details");
+  assert_true(cJSON_IsArray(details));
+  assert_int_equal(cJSON_GetArraySize(details), 0);
+  const char *msg = json_str(r, "message");
+  assert_non_null(msg);
+  return msg;
+}
+
+/* ---- a gate the slow handler waits at ------------------------------------------------ */
+
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_entered, gate_open, gate_left;
+
+static void gate_reset(void) {
+  pthread_mutex_lock(&gate_mu);
+  gate_entered = gate_open = gate_left = 0;
+  pthread_mutex_unlock(&gate_mu);
+}
+
+static void gate_pass(void) {
+  pthread_mutex_lock(&gate_mu);
+  gate_entered++;
+  pthread_cond_broadcast(&gate_cv);
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 20; /* never hang the suite if a test forgets to open */
+  while (!gate_open)
+    if (pthread_cond_timedwait(&gate_cv, &gate_mu, &dl) == ETIMEDOUT)
+      break;
+  gate_left++;
+  pthread_mutex_unlock(&gate_mu);
+}
+
+static int gate_wait_entered(int n) {
+  pthread_mutex_lock(&gate_mu);
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 10;
+  while (gate_entered < n)
+    if (pthread_cond_timedwait(&gate_cv, &gate_mu, &dl) == ETIMEDOUT)
+      break;
+  int got = gate_entered;
+  pthread_mutex_unlock(&gate_mu);
+  return got;
+}
+
+static void gate_release(void) {
+  pthread_mutex_lock(&gate_mu);
+  gate_open = 1;
+  pthread_cond_broadcast(&gate_cv);
+  pthread_mutex_unlock(&gate_mu);
+}
+
+static int gate_left_count(void) {
+  pthread_mutex_lock(&gate_mu);
+  int n = gate_left;
+  pthread_mutex_unlock(&gate_mu);
+  return n;
+}
+
+/* ---- the service under test ---------------------------------------------------------- */
+
+static int app_token = 42;
+
+static rpc_code get_balance(http_call *call, const ProtobufCMessage *request,
+                            ProtobufCMessage *response, rpc_status *st) {
+  const Wallet__V1__GetBalanceRequest *req = (const Wallet__V1__GetBalanceRequest *)request;
+  Wallet__V1__Balance *out = (Wallet__V1__Balance *)response;
+  const char *id = req->account_id;
+  if (http_call_app(call) != &app_token)
+    return rpc_status_set(st, RPC_INTERNAL, "app pointer not handed through");
+  if (strcmp(id, "missing") == 0)
+    return rpc_status_set(st, RPC_NOT_FOUND, "account %s not found", id);
+  if (strcmp(id, "conflict") == 0)
+    return rpc_status_set(st, RPC_ALREADY_EXISTS, "already \"there\"");
+  if (strcmp(id, "unavailable") == 0)
+    return RPC_UNAVAILABLE; /* no message: the code name stands in */
+  if (strcmp(id, "bad-code") == 0)
+    return (rpc_code)99;
+  if (strcmp(id, "slow") == 0)
+    gate_pass();
+  out->account_id = http_call_strdup(call, id);
+  out->balance = req->min_version * 10;
+  out->version = req->min_version;
+  out->updated_at = (Google__Protobuf__Timestamp *)http_call_new_message(
+      call, &google__protobuf__timestamp__descriptor);
+  out->updated_at->seconds = 1700000000;
+  http_call_set_header(call, "X-Echo-Route", http_call_route(call));
+  http_call_set_header(call, "X-Echo-Method", http_call_method(call));
+  return RPC_OK;
+}
+
+static rpc_code create_transaction(http_call *call, const ProtobufCMessage *request,
+                                   ProtobufCMessage *response, rpc_status *st) {
+  const Wallet__V1__CreateTransactionRequest *req =
+      (const Wallet__V1__CreateTransactionRequest *)request;
+  Wallet__V1__Transaction *out = (Wallet__V1__Transaction *)response;
+  if (req->amount < 0)
+    return rpc_status_set(st, RPC_INVALID_ARGUMENT, "amount must be positive");
+  const char *key = http_call_header(call, "idempotency-key"); /* any case */
+  size_t blen = 0;
+  http_call_body(call, &blen);
+  char *id = http_call_alloc(call, 64);
+  snprintf(id, 64, "%s/%zu", key != NULL ? key : "-", blen);
+  out->id = id;
+  out->account_id_from = http_call_strdup(call, req->account_id_from);
+  out->account_id_to = http_call_strdup(call, req->account_id_to);
+  out->amount = req->amount;
+  if (req->amount == 7) /* an idempotent replay answers 200, not 201 */
+    http_call_set_status(call, 200);
+  return RPC_OK;
+}
+
+static rpc_code get_transaction(http_call *call, const ProtobufCMessage *request,
+                                ProtobufCMessage *response, rpc_status *st) {
+  return rpc_status_set(st, RPC_UNIMPLEMENTED, "not here");
+}
+
+static void raw_hello(http_call *call, http_raw_response *out) {
+  out->status = 202;
+  out->content_type = "text/plain; version=0.0.4";
+  out->body = strdup("hello\n");
+  out->len = 6;
+}
+
+static const http_route routes[] = {
+    {"GET", "/balances/{account_id}", &wallet__v1__get_balance_request__descriptor,
+     &wallet__v1__balance__descriptor, get_balance, 0, NULL},
+    {"POST", "/transactions", &wallet__v1__create_transaction_request__descriptor,
+     &wallet__v1__transaction__descriptor, create_transaction, 201, NULL},
+    {"GET", "/transactions/{id}", &wallet__v1__get_transaction_request__descriptor,
+     &wallet__v1__transaction__descriptor, get_transaction, 0, NULL},
+    {"GET", "/hello", NULL, NULL, NULL, 0, raw_hello},
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+static http_server *start_server(unsigned max_connections) {
+  http_server_config cfg = {.bind_address = "127.0.0.1",
+                            .port = 0,
+                            .max_body_bytes = MAX_BODY,
+                            .max_connections = max_connections,
+                            .connection_timeout_s = 5,
+                            .app = &app_token};
+  char err[256] = "";
+  http_server *srv = http_server_start(&cfg, routes, NROUTES, err, sizeof err);
+  if (srv == NULL)
+    fail_msg("http_server_start: %s", err);
+  assert_int_not_equal(http_server_port(srv), 0);
+  return srv;
+}
+
+static int setup(void **state) {
+  *state = start_server(0);
+  return 0;
+}
+
+static int teardown(void **state) {
+  http_server_stop(*state);
+  return 0;
+}
+
+static uint16_t port_of(void **state) { return http_server_port(*state); }
+
+/* ---- tests --------------------------------------------------------------------------- */
+
+static void test_get_with_path_param(void **state) {
+  resp r;
+  char h[128];
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/acc-1", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(resp_header(&r, "Content-Type", h, sizeof h), "application/json");
+  assert_string_equal(resp_header(&r, "X-Echo-Route", h, sizeof h), "/balances/{account_id}");
+  assert_string_equal(resp_header(&r, "X-Echo-Method", h, sizeof h), "GET");
+  assert_non_null(r.json);
+  assert_string_equal(json_str(&r, "account_id"), "acc-1");
+  /* defaults are emitted, int64 as strings */
+  assert_string_equal(json_str(&r, "balance"), "0");
+  assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "stale")));
+  assert_non_null(json_str(&r, "updated_at"));
+  resp_free(&r);
+}
+
+static void test_percent_encoded_path_param(void **state) {
+  resp r;
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/a%2Fb%20c+d", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(json_str(&r, "account_id"), "a/b c+d");
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/a%zz", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 400);
+  assert_error_shape(&r, RPC_INVALID_ARGUMENT);
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/x%00y", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 400);
+  resp_free(&r);
+
+  /* malformed escapes are refused even on paths no route knows */
+  assert_int_equal(http_req(port_of(state), "GET", "/nowhere/%G1", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 400);
+  resp_free(&r);
+}
+
+static void test_query_params(void **state) {
+  resp r;
+  assert_int_equal(
+      http_req(port_of(state), "GET", "/balances/q1?min_version=5", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(json_str(&r, "version"), "5");
+  assert_string_equal(json_str(&r, "balance"), "50");
+  resp_free(&r);
+
+  /* lowerCamelCase names work too, and values are decoded */
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/q1?minVersion=%37", NULL, NULL, &r),
+                   0);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(json_str(&r, "version"), "7");
+  resp_free(&r);
+
+  /* an unknown parameter is an error naming it, as in grpc-gateway */
+  assert_int_equal(
+      http_req(port_of(state), "GET", "/balances/q1?min_version=1&colour=red", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 400);
+  assert_non_null(strstr(assert_error_shape(&r, RPC_INVALID_ARGUMENT), "colour"));
+  resp_free(&r);
+
+  /* a value of the wrong type names the field */
+  assert_int_equal(
+      http_req(port_of(state), "GET", "/balances/q1?min_version=abc", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 400);
+  assert_non_null(strstr(assert_error_shape(&r, RPC_INVALID_ARGUMENT), "min_version"));
+  resp_free(&r);
+
+  assert_int_equal(
+      http_req(port_of(state), "GET", "/balances/q1?min_version=%zz", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 400);
+  resp_free(&r);
+}
+
+static void test_post_created_and_status_override(void **state) {
+  resp r;
+  char h[64];
+  const char *body = "{\"account_id_from\":\"a\",\"accountIdTo\":\"b\",\"amount\":\"100\"}";
+  assert_int_equal(
+      http_req(port_of(state), "POST", "/transactions", "application/json", body, &r), 0);
+  assert_int_equal(r.status, 201);
+  assert_string_equal(resp_header(&r, "Content-Type", h, sizeof h), "application/json");
+  assert_string_equal(json_str(&r, "account_id_from"), "a");
+  assert_string_equal(json_str(&r, "account_id_to"), "b");
+  assert_string_equal(json_str(&r, "amount"), "100");
+  char want_id[32];
+  snprintf(want_id, sizeof want_id, "-/%zu", strlen(body));
+  assert_string_equal(json_str(&r, "id"), want_id); /* the raw body was visible */
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "POST", "/transactions", "application/json",
+                            "{\"amount\":7}", &r),
+                   0);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(json_str(&r, "amount"), "7");
+  resp_free(&r);
+
+  /* request headers reach the handler, looked up in any case */
+  const char *req = "POST /transactions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                    "Content-Type: application/json\r\nIdempotency-Key: k-9\r\n"
+                    "Content-Length: 2\r\n\r\n{}";
+  assert_int_equal(http_raw(port_of(state), req, strlen(req), &r), 0);
+  assert_int_equal(r.status, 201);
+  assert_string_equal(json_str(&r, "id"), "k-9/2");
+  resp_free(&r);
+}
+
+static void test_empty_body_is_empty_message(void **state) {
+  resp r;
+  assert_int_equal(http_req(port_of(state), "POST", "/transactions", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 201);
+  assert_string_equal(json_str(&r, "amount"), "0");
+  assert_string_equal(json_str(&r, "account_id_from"), "");
+  resp_free(&r);
+}
+
+static void test_content_type(void **state) {
+  resp r;
+  assert_int_equal(
+      http_req(port_of(state), "POST", "/transactions", "text/plain", "{\"amount\":1}", &r), 0);
+  assert_int_equal(r.status, 415);
+  assert_error_shape(&r, RPC_INVALID_ARGUMENT);
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "POST", "/transactions", NULL, "{\"amount\":1}", &r),
+                   0);
+  assert_int_equal(r.status, 415);
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "POST", "/transactions", "application/jsonx",
+                            "{\"amount\":1}", &r),
+                   0);
+  assert_int_equal(r.status, 415);
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "POST", "/transactions",
+                            "Application/JSON; charset=utf-8", "{\"amount\":1}", &r),
+                   0);
+  assert_int_equal(r.status, 201);
+  resp_free(&r);
+}
+
+static void test_malformed_json(void **state) {
+  resp r;
+  assert_int_equal(http_req(port_of(state), "POST", "/transactions", "application/json",
+                            "{\"amount\":\"12x\"}", &r),
+                   0);
+  assert_int_equal(r.status, 400);
+  assert_non_null(strstr(assert_error_shape(&r, RPC_INVALID_ARGUMENT), "amount"));
+  resp_free(&r);
+
+  assert_int_equal(
+      http_req(port_of(state), "POST", "/transactions", "application/json", "{\"amount\":", &r),
+      0);
+  assert_int_equal(r.status, 400);
+  assert_error_shape(&r, RPC_INVALID_ARGUMENT);
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "POST", "/transactions", "application/json",
+                            "{\"account_id_from\":5}", &r),
+                   0);
+  assert_int_equal(r.status, 400);
+  assert_non_null(strstr(assert_error_shape(&r, RPC_INVALID_ARGUMENT), "account_id_from"));
+  resp_free(&r);
+
+  /* the handler's own validation, through the same error path */
+  assert_int_equal(http_req(port_of(state), "POST", "/transactions", "application/json",
+                            "{\"amount\":-1}", &r),
+                   0);
+  assert_int_equal(r.status, 400);
+  assert_string_equal(assert_error_shape(&r, RPC_INVALID_ARGUMENT), "amount must be positive");
+  resp_free(&r);
+}
+
+static void test_handler_errors(void **state) {
+  resp r;
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/missing", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 404);
+  assert_string_equal(assert_error_shape(&r, RPC_NOT_FOUND), "account missing not found");
+  char h[64];
+  assert_string_equal(resp_header(&r, "Content-Type", h, sizeof h), "application/json");
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/conflict", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 409);
+  assert_string_equal(assert_error_shape(&r, RPC_ALREADY_EXISTS), "already \"there\"");
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/unavailable", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 503);
+  assert_string_equal(assert_error_shape(&r, RPC_UNAVAILABLE), "UNAVAILABLE");
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/bad-code", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 500);
+  assert_error_shape(&r, RPC_INTERNAL);
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "GET", "/transactions/t1", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 501);
+  assert_error_shape(&r, RPC_UNIMPLEMENTED);
+  resp_free(&r);
+}
+
+static void test_not_found_and_method_not_allowed(void **state) {
+  resp r;
+  char h[64];
+  assert_int_equal(http_req(port_of(state), "GET", "/nope", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 404);
+  assert_error_shape(&r, RPC_NOT_FOUND);
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 404);
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/a/b", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 404);
+  resp_free(&r);
+
+  assert_int_equal(
+      http_req(port_of(state), "POST", "/balances/abc", "application/json", "{}", &r), 0);
+  assert_int_equal(r.status, 405);
+  assert_string_equal(resp_header(&r, "Allow", h, sizeof h), "GET");
+  assert_error_shape(&r, RPC_UNIMPLEMENTED);
+  resp_free(&r);
+
+  assert_int_equal(http_req(port_of(state), "DELETE", "/transactions", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 405);
+  assert_string_equal(resp_header(&r, "Allow", h, sizeof h), "POST");
+  resp_free(&r);
+}
+
+static void test_raw_route(void **state) {
+  resp r;
+  char h[64];
+  assert_int_equal(http_req(port_of(state), "GET", "/hello", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 202);
+  assert_string_equal(resp_header(&r, "Content-Type", h, sizeof h), "text/plain; version=0.0.4");
+  assert_string_equal(r.body, "hello\n");
+  resp_free(&r);
+}
+
+static void test_body_limit(void **state) {
+  resp r;
+  /* exactly at the limit: accepted */
+  char body[MAX_BODY + 2];
+  const char *json = "{\"amount\":3}";
+  memset(body, ' ', MAX_BODY);
+  memcpy(body, json, strlen(json));
+  body[MAX_BODY] = '\0';
+  assert_int_equal(
+      http_req(port_of(state), "POST", "/transactions", "application/json", body, &r), 0);
+  assert_int_equal(r.status, 201);
+  resp_free(&r);
+
+  /* one byte over, announced by Content-Length */
+  body[MAX_BODY] = ' ';
+  body[MAX_BODY + 1] = '\0';
+  assert_int_equal(
+      http_req(port_of(state), "POST", "/transactions", "application/json", body, &r), 0);
+  assert_int_equal(r.status, 413);
+  assert_error_shape(&r, RPC_RESOURCE_EXHAUSTED);
+  resp_free(&r);
+
+  /* a huge Content-Length is refused before any byte of body is sent */
+  const char *big = "POST /transactions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                    "Content-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n";
+  assert_int_equal(http_raw(port_of(state), big, strlen(big), &r), 0);
+  assert_int_equal(r.status, 413);
+  resp_free(&r);
+
+  /* chunked: no length up front, so the cap is enforced while reading */
+  char req[4096];
+  int n = snprintf(req, sizeof req,
+                   "POST /transactions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+  for (int i = 0; i < 3; i++) {
+    n += snprintf(req + n, sizeof req - (size_t)n, "258\r\n"); /* 600 bytes */
+    memset(req + n, ' ', 600);
+    n += 600;
+    n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
+  }
+  n += snprintf(req + n, sizeof req - (size_t)n, "0\r\n\r\n");
+  assert_int_equal(http_raw(port_of(state), req, (size_t)n, &r), 0);
+  assert_int_equal(r.status, 413);
+  assert_error_shape(&r, RPC_RESOURCE_EXHAUSTED);
+  resp_free(&r);
+
+  /* chunked and small: accepted */
+  const char *small = "POST /transactions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "6\r\n{\"amou\r\n6\r\nnt\":9}\r\n0\r\n\r\n";
+  assert_int_equal(http_raw(port_of(state), small, strlen(small), &r), 0);
+  assert_int_equal(r.status, 201);
+  assert_string_equal(json_str(&r, "amount"), "9");
+  resp_free(&r);
+}
+
+static void test_keep_alive_after_error(void **state) {
+  /* an error decided from the headers (404) still drains the body, so the next request on
+   * the same connection is understood */
+  int fd = connect_to(port_of(state));
+  assert_true(fd >= 0);
+  const char *two = "POST /nope HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    "Content-Length: 2\r\n\r\n{}"
+                    "GET /balances/ka HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  assert_int_equal(send_all(fd, two, strlen(two)), 0);
+  resp r;
+  assert_int_equal(read_response(fd, &r), 0);
+  close(fd);
+  assert_int_equal(r.status, 404);
+  const char *second = strstr(r.body, "HTTP/1.1 200");
+  assert_non_null(second);
+  assert_non_null(strstr(second, "\"account_id\":\"ka\""));
+  resp_free(&r);
+}
+
+typedef struct bg_req {
+  uint16_t port;
+  const char *target;
+  resp r;
+  int rc;
+  int done;
+  pthread_t th;
+} bg_req;
+
+static void *bg_run(void *arg) {
+  bg_req *b = arg;
+  b->rc = http_req(b->port, "GET", b->target, NULL, NULL, &b->r);
+  __atomic_store_n(&b->done, 1, __ATOMIC_SEQ_CST);
+  return NULL;
+}
+
+static void bg_start(bg_req *b, uint16_t port, const char *target) {
+  memset(b, 0, sizeof *b);
+  b->port = port;
+  b->target = target;
+  b->rc = -1;
+  assert_int_equal(pthread_create(&b->th, NULL, bg_run, b), 0);
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_slow_handler_does_not_stall_others(void **state) {
+  gate_reset();
+  bg_req slow;
+  bg_start(&slow, port_of(state), "/balances/slow");
+  assert_int_equal(gate_wait_entered(1), 1);
+
+  int64_t t0 = now_ms();
+  resp r;
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/fast", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 200);
+  assert_true(now_ms() - t0 < 2000);
+  assert_int_equal(gate_left_count(), 0); /* the slow one is still blocked */
+  resp_free(&r);
+
+  gate_release();
+  pthread_join(slow.th, NULL);
+  assert_int_equal(slow.rc, 0);
+  assert_int_equal(slow.r.status, 200);
+  assert_string_equal(json_str(&slow.r, "account_id"), "slow");
+  resp_free(&slow.r);
+}
+
+static void test_connection_limit(void **state) {
+  (void)state;
+  http_server *srv = start_server(2);
+  uint16_t port = http_server_port(srv);
+  gate_reset();
+  bg_req a, b, c;
+  bg_start(&a, port, "/balances/slow");
+  bg_start(&b, port, "/balances/slow");
+  assert_int_equal(gate_wait_entered(2), 2);
+
+  /* Both slots are taken: MHD stops accepting, so a third client waits in the listen
+   * backlog instead of getting a thread of its own ... */
+  bg_start(&c, port, "/balances/third");
+  usleep(300000);
+  assert_int_equal(__atomic_load_n(&c.done, __ATOMIC_SEQ_CST), 0);
+  assert_int_equal(gate_wait_entered(2), 2);
+
+  /* ... and is served as soon as a slot frees up. */
+  gate_release();
+  pthread_join(a.th, NULL);
+  pthread_join(b.th, NULL);
+  pthread_join(c.th, NULL);
+  assert_int_equal(a.r.status, 200);
+  assert_int_equal(b.r.status, 200);
+  assert_int_equal(c.rc, 0);
+  assert_int_equal(c.r.status, 200);
+  assert_string_equal(json_str(&c.r, "account_id"), "third");
+  resp_free(&a.r);
+  resp_free(&b.r);
+  resp_free(&c.r);
+  http_server_stop(srv);
+}
+
+typedef struct bg_stop {
+  http_server *srv;
+  volatile int done;
+  pthread_t th;
+} bg_stop;
+
+static void *bg_stop_run(void *arg) {
+  bg_stop *s = arg;
+  http_server_stop(s->srv);
+  __atomic_store_n(&s->done, 1, __ATOMIC_SEQ_CST);
+  return NULL;
+}
+
+static void test_stop_while_in_flight(void **state) {
+  (void)state;
+  http_server *srv = start_server(0);
+  uint16_t port = http_server_port(srv);
+  gate_reset();
+  bg_req slow;
+  bg_start(&slow, port, "/balances/slow");
+  assert_int_equal(gate_wait_entered(1), 1);
+
+  bg_stop stop = {.srv = srv};
+  assert_int_equal(pthread_create(&stop.th, NULL, bg_stop_run, &stop), 0);
+  usleep(200000);
+  /* stop waits for the request in flight ... */
+  assert_int_equal(__atomic_load_n(&stop.done, __ATOMIC_SEQ_CST), 0);
+  /* ... while new clients are already turned away: the listening socket is closed */
+  int fd = connect_to(port);
+  int connect_errno = errno;
+  if (fd >= 0)
+    close(fd);
+  assert_true(fd < 0);
+  assert_int_equal(connect_errno, ECONNREFUSED);
+
+  gate_release();
+  pthread_join(slow.th, NULL);
+  pthread_join(stop.th, NULL);
+  assert_int_equal(stop.done, 1);
+  /* the in-flight request got its full answer */
+  assert_int_equal(slow.rc, 0);
+  assert_int_equal(slow.r.status, 200);
+  assert_string_equal(json_str(&slow.r, "account_id"), "slow");
+  resp_free(&slow.r);
+}
+
+static void test_metrics_recorded(void **state) {
+  resp r;
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/m1", NULL, NULL, &r), 0);
+  resp_free(&r);
+  assert_int_equal(http_req(port_of(state), "GET", "/definitely/unknown", NULL, NULL, &r), 0);
+  resp_free(&r);
+  metric *ok = metrics_counter(
+      "http_requests_total", NULL,
+      "route=\"/balances/{account_id}\",method=\"GET\",code=\"200\"");
+  metric *nf = metrics_counter("http_requests_total", NULL,
+                               "route=\"unmatched\",method=\"GET\",code=\"404\"");
+  assert_true(metrics_value(ok) >= 1);
+  assert_true(metrics_value(nf) >= 1);
+  size_t len = 0;
+  char *text = metrics_render(&len);
+  assert_non_null(text);
+  assert_non_null(strstr(text, "http_request_duration_seconds"));
+  free(text);
+}
+
+static void test_start_failures(void **state) {
+  char err[256];
+  http_server_config cfg = {.bind_address = "127.0.0.1", .port = port_of(state)};
+  /* the port is taken by the suite's server */
+  assert_null(http_server_start(&cfg, routes, NROUTES, err, sizeof err));
+  assert_non_null(strstr(err, "cannot listen"));
+
+  cfg.port = 0;
+  cfg.bind_address = "not-an-address";
+  err[0] = '\0';
+  assert_null(http_server_start(&cfg, routes, NROUTES, err, sizeof err));
+  assert_true(err[0] != '\0');
+
+  /* a path parameter that names no field of the request type */
+  cfg.bind_address = "127.0.0.1";
+  const http_route bad[] = {{"GET", "/balances/{acct}", &wallet__v1__get_balance_request__descriptor,
+                             &wallet__v1__balance__descriptor, get_balance, 0, NULL}};
+  assert_null(http_server_start(&cfg, bad, 1, err, sizeof err));
+  assert_non_null(strstr(err, "acct"));
+
+  const http_route malformed[] = {{"GET", "/balances/{id", &wallet__v1__get_balance_request__descriptor,
+                                   &wallet__v1__balance__descriptor, get_balance, 0, NULL}};
+  assert_null(http_server_start(&cfg, malformed, 1, err, sizeof err));
+
+  http_server_stop(NULL); /* a no-op */
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_get_with_path_param),
+      cmocka_unit_test(test_percent_encoded_path_param),
+      cmocka_unit_test(test_query_params),
+      cmocka_unit_test(test_post_created_and_status_override),
+      cmocka_unit_test(test_empty_body_is_empty_message),
+      cmocka_unit_test(test_content_type),
+      cmocka_unit_test(test_malformed_json),
+      cmocka_unit_test(test_handler_errors),
+      cmocka_unit_test(test_not_found_and_method_not_allowed),
+      cmocka_unit_test(test_raw_route),
+      cmocka_unit_test(test_body_limit),
+      cmocka_unit_test(test_keep_alive_after_error),
+      cmocka_unit_test(test_slow_handler_does_not_stall_others),
+      cmocka_unit_test(test_connection_limit),
+      cmocka_unit_test(test_stop_while_in_flight),
+      cmocka_unit_test(test_metrics_recorded),
+      cmocka_unit_test(test_start_failures),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

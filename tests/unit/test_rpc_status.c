@@ -1,0 +1,72 @@
+/* test_rpc_status: gRPC code names, grpc-gateway's HTTP mapping, and rpc_status_set. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "rpc_status.h"
+
+static void test_http_mapping(void **state) {
+  (void)state;
+  static const struct {
+    rpc_code code;
+    unsigned http;
+    const char *name;
+  } table[] = {
+      {RPC_OK, 200, "OK"},
+      {RPC_CANCELLED, 499, "CANCELLED"},
+      {RPC_UNKNOWN, 500, "UNKNOWN"},
+      {RPC_INVALID_ARGUMENT, 400, "INVALID_ARGUMENT"},
+      {RPC_DEADLINE_EXCEEDED, 504, "DEADLINE_EXCEEDED"},
+      {RPC_NOT_FOUND, 404, "NOT_FOUND"},
+      {RPC_ALREADY_EXISTS, 409, "ALREADY_EXISTS"},
+      {RPC_PERMISSION_DENIED, 403, "PERMISSION_DENIED"},
+      {RPC_RESOURCE_EXHAUSTED, 429, "RESOURCE_EXHAUSTED"},
+      {RPC_FAILED_PRECONDITION, 400, "FAILED_PRECONDITION"},
+      {RPC_ABORTED, 409, "ABORTED"},
+      {RPC_OUT_OF_RANGE, 400, "OUT_OF_RANGE"},
+      {RPC_UNIMPLEMENTED, 501, "UNIMPLEMENTED"},
+      {RPC_INTERNAL, 500, "INTERNAL"},
+      {RPC_UNAVAILABLE, 503, "UNAVAILABLE"},
+      {RPC_DATA_LOSS, 500, "DATA_LOSS"},
+      {RPC_UNAUTHENTICATED, 401, "UNAUTHENTICATED"},
+  };
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+    assert_int_equal(rpc_code_to_http(table[i].code), table[i].http);
+    assert_string_equal(rpc_code_name(table[i].code), table[i].name);
+  }
+}
+
+static void test_out_of_enum(void **state) {
+  (void)state;
+  assert_int_equal(rpc_code_to_http((rpc_code)17), 500);
+  assert_int_equal(rpc_code_to_http((rpc_code)-1), 500);
+  assert_string_equal(rpc_code_name((rpc_code)99), "UNKNOWN");
+}
+
+static void test_status_set(void **state) {
+  (void)state;
+  rpc_status st = {0};
+  assert_int_equal(rpc_status_set(&st, RPC_NOT_FOUND, "account %s not found", "a1"),
+                   RPC_NOT_FOUND);
+  assert_int_equal(st.code, RPC_NOT_FOUND);
+  assert_string_equal(st.message, "account a1 not found");
+
+  char longer[RPC_MESSAGE_MAX * 2];
+  memset(longer, 'x', sizeof longer - 1);
+  longer[sizeof longer - 1] = '\0';
+  rpc_status_set(&st, RPC_INTERNAL, "%s", longer);
+  assert_int_equal(strlen(st.message), RPC_MESSAGE_MAX - 1); /* truncated, terminated */
+  assert_int_equal(rpc_status_set(NULL, RPC_ABORTED, "ignored"), RPC_ABORTED);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_http_mapping),
+      cmocka_unit_test(test_out_of_enum),
+      cmocka_unit_test(test_status_set),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
