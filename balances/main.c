@@ -9,7 +9,7 @@
 #include "apply_notify.h"
 #include "config.h"
 #include "db.h"
-#include "handlers.h"
+#include "balances_handlers.h"
 #include "http_server.h"
 #include "kafka_admin.h"
 #include "log.h"
@@ -17,7 +17,7 @@
 #include "migrate.h"
 #include "projector.h"
 #include "rebuild.h"
-#include "routes.h"
+#include "balances_routes.h"
 #include "timeutil.h"
 
 #define TOPIC_BALANCES "balances"

@@ -1,6 +1,6 @@
-/* handlers: the balances HTTP API (GetBalance, Health, Ready) as protobuf handlers. */
-#ifndef BALANCES_HANDLERS_H
-#define BALANCES_HANDLERS_H
+/* balances_handlers: the balances HTTP API (GetBalance, Health, Ready) as protobuf handlers. */
+#ifndef BALANCES_BALANCES_HANDLERS_H
+#define BALANCES_BALANCES_HANDLERS_H
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
-/* routes: the balances HTTP route table (GET /balances/{account_id}, health, metrics). */
-#ifndef BALANCES_ROUTES_H
-#define BALANCES_ROUTES_H
+/* balances_routes: the balances HTTP route table (GET /balances/{account_id}, health, metrics). */
+#ifndef BALANCES_BALANCES_ROUTES_H
+#define BALANCES_BALANCES_ROUTES_H
 
 #include <stddef.h>
 

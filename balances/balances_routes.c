@@ -1,7 +1,7 @@
-/* routes: which URL goes to which balances handler, with its message types. */
-#include "routes.h"
+/* balances_routes: which URL goes to which balances handler, with its message types. */
+#include "balances_routes.h"
 
-#include "handlers.h"
+#include "balances_handlers.h"
 #include "wallet/v1/balances.pb-c.h"
 #include "wallet/v1/health.pb-c.h"
 

@@ -1,5 +1,5 @@
-/* handlers: thin HTTP handlers over the read model, with the bounded min_version wait. */
-#include "handlers.h"
+/* balances_handlers: thin HTTP handlers over the read model, with the bounded min_version wait. */
+#include "balances_handlers.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,0 +1,301 @@
+/* test_balances_http: GET /balances/{id} through the real HTTP server and routes, against
+ * a real read model: shape, errors, and the bounded min_version wait. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "apply_notify.h"
+#include "balances_handlers.h"
+#include "http_server.h"
+#include "migrate.h"
+#include "read_model.h"
+#include "balances_routes.h"
+#include "test_env.h"
+#include "timeutil.h"
+#include "uuid.h"
+
+#define WAIT_BOUND_MS 300
+#define SEED1 "a1000000-0000-4000-8000-000000000001"
+
+typedef struct fixture {
+  db_config db;
+  db_pool *pool;
+  apply_notify *notify;
+  balances_app app;
+  http_server *srv;
+  uint16_t port;
+} fixture;
+
+static fixture fx;
+
+static int setup(void **state) {
+  memset(&fx, 0, sizeof fx);
+  char dir[1024], err[512] = "";
+  snprintf(dir, sizeof dir, "%s/migrations/balances", test_env_require("WALLET_SOURCE_DIR"));
+  fx.db = test_db_fresh("bal_http");
+  if (migrate_run(&fx.db, dir, NULL, err, sizeof err) != 0) fail_msg("migrate: %s", err);
+  fx.pool = db_pool_new(&fx.db, err, sizeof err);
+  assert_non_null(fx.pool);
+  fx.notify = apply_notify_new();
+  assert_non_null(fx.notify);
+  fx.app = (balances_app){.pool = fx.pool,
+                          .notify = fx.notify,
+                          .projector = NULL,
+                          .min_version_wait_ms = WAIT_BOUND_MS};
+  size_t n = 0;
+  const http_route *routes = balances_routes(&n);
+  http_server_config hc = {.bind_address = "127.0.0.1", .port = 0, .app = &fx.app};
+  fx.srv = http_server_start(&hc, routes, n, err, sizeof err);
+  if (fx.srv == NULL) fail_msg("http_server_start: %s", err);
+  fx.port = http_server_port(fx.srv);
+  return 0;
+}
+
+static int teardown(void **state) {
+  http_server_stop(fx.srv);
+  db_pool_free(fx.pool);
+  apply_notify_free(fx.notify);
+  return 0;
+}
+
+/* ---- a minimal HTTP/1.1 GET client (Connection: close) ---------------------------- */
+
+typedef struct response {
+  int status;
+  char headers[2048];
+  char body[4096];
+  cJSON *json;
+} response;
+
+static void http_get(const char *path, response *r) {
+  memset(r, 0, sizeof *r);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(fx.port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  char req[1024];
+  int len = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+  assert_int_equal(write(fd, req, (size_t)len), len);
+  char buf[8192];
+  size_t got = 0;
+  ssize_t k;
+  while (got < sizeof buf - 1 && (k = read(fd, buf + got, sizeof buf - 1 - got)) > 0) {
+    got += (size_t)k;
+  }
+  close(fd);
+  buf[got] = '\0';
+  assert_int_equal(sscanf(buf, "HTTP/1.1 %d", &r->status), 1);
+  char *sep = strstr(buf, "\r\n\r\n");
+  assert_non_null(sep);
+  snprintf(r->headers, sizeof r->headers, "%.*s", (int)(sep - buf), buf);
+  snprintf(r->body, sizeof r->body, "%s", sep + 4);
+  r->json = cJSON_Parse(r->body);
+}
+
+static void response_free(response *r) { cJSON_Delete(r->json); }
+
+static const char *jstr(const response *r, const char *name) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->json, name);
+  if (!cJSON_IsString(v)) fail_msg("field %s is not a string in %s", name, r->body);
+  return v->valuestring;
+}
+
+static int has_header(const response *r, const char *line) {
+  return strcasestr(r->headers, line) != NULL;
+}
+
+/* ---- helpers on the read model ------------------------------------------------------ */
+
+static void apply(const char *id, int64_t balance, int64_t version, bool notify) {
+  rm_update u = {.balance = balance, .version = version, .updated_at_us = time_now_us()};
+  snprintf(u.account_id, sizeof u.account_id, "%s", id);
+  db_error e = {0};
+  if (rm_apply_tx(fx.pool, &u, 1, &e) != 0) fail_msg("apply: %s", e.message);
+  if (notify) apply_notify_broadcast(fx.notify);
+}
+
+typedef struct later {
+  char id[UUID_STR_LEN];
+  int64_t balance, version;
+  int delay_ms;
+  bool notify;
+} later;
+
+static void *apply_later(void *arg) {
+  later *l = arg;
+  time_sleep_ms(l->delay_ms);
+  apply(l->id, l->balance, l->version, l->notify);
+  return NULL;
+}
+
+/* ---- tests ---------------------------------------------------------------------------- */
+
+static void test_shape(void **state) {
+  response r;
+  http_get("/balances/" SEED1, &r);
+  assert_int_equal(r.status, 200);
+  assert_non_null(r.json);
+  assert_string_equal(jstr(&r, "account_id"), SEED1);
+  assert_string_equal(jstr(&r, "balance"), "100000"); /* int64 as a JSON string */
+  assert_string_equal(jstr(&r, "version"), "1");
+  assert_string_equal(jstr(&r, "updated_at"), "2026-01-01T00:00:00Z");
+  assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "stale")));
+  assert_false(has_header(&r, "X-Read-Model-Stale"));
+  response_free(&r);
+
+  /* Upper-case ids are the same account. */
+  http_get("/balances/A1000000-0000-4000-8000-000000000001", &r);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(jstr(&r, "account_id"), SEED1);
+  response_free(&r);
+}
+
+static void test_errors(void **state) {
+  response r;
+  http_get("/balances/a1000000-0000-4000-8000-00000000ffff", &r);
+  assert_int_equal(r.status, 404);
+  assert_int_equal(cJSON_GetObjectItemCaseSensitive(r.json, "code")->valueint, 5);
+  assert_non_null(strstr(jstr(&r, "message"), "no balance for account"));
+  assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r.json, "details")));
+  response_free(&r);
+
+  static const char *const bad[] = {
+      "/balances/not-a-uuid",
+      "/balances/a1000000-0000-4000-8000-00000000000",
+      "/balances/a1000000-0000-4000-8000-000000000001x",
+      "/balances/a1000000%2D0000-4000-8000-00000000000g",
+      "/balances/" SEED1 "?min_version=-1",
+      "/balances/" SEED1 "?min_version=abc",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    http_get(bad[i], &r);
+    if (r.status != 400) fail_msg("%s: status %d, body %s", bad[i], r.status, r.body);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(r.json, "code")->valueint, 3);
+    response_free(&r);
+  }
+}
+
+static void test_min_version_already_reached(void **state) {
+  response r;
+  int64_t t0 = time_mono_ms();
+  http_get("/balances/" SEED1 "?min_version=1", &r);
+  assert_true(time_mono_ms() - t0 < WAIT_BOUND_MS / 2);
+  assert_int_equal(r.status, 200);
+  assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "stale")));
+  response_free(&r);
+}
+
+static void wait_case(bool notify) {
+  later l = {.balance = 4242, .version = 5, .delay_ms = 150, .notify = notify};
+  uuid_v7(l.id);
+  apply(l.id, 1, 2, false);
+  char path[128];
+  snprintf(path, sizeof path, "/balances/%s?min_version=5", l.id);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, apply_later, &l), 0);
+  int64_t t0 = time_mono_ms();
+  response r;
+  http_get(path, &r);
+  int64_t took = time_mono_ms() - t0;
+  pthread_join(th, NULL);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(jstr(&r, "balance"), "4242");
+  assert_string_equal(jstr(&r, "version"), "5");
+  assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "stale")));
+  assert_false(has_header(&r, "X-Read-Model-Stale"));
+  assert_true(took >= 140);
+  assert_true(took < WAIT_BOUND_MS);
+  response_free(&r);
+}
+
+/* Woken by the local projector's broadcast. */
+static void test_min_version_reached_during_wait(void **state) { wait_case(true); }
+
+/* Applied by "another instance" (no broadcast here): the periodic re-read finds it. */
+static void test_min_version_reached_elsewhere(void **state) { wait_case(false); }
+
+static void test_min_version_never_reached(void **state) {
+  response r;
+  int64_t t0 = time_mono_ms();
+  http_get("/balances/" SEED1 "?min_version=2", &r);
+  int64_t took = time_mono_ms() - t0;
+  assert_int_equal(r.status, 200);
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "stale")));
+  assert_true(has_header(&r, "X-Read-Model-Stale: true"));
+  assert_string_equal(jstr(&r, "version"), "1");
+  assert_true(took >= WAIT_BOUND_MS - 5);
+  assert_true(took < WAIT_BOUND_MS + 1000);
+  response_free(&r);
+
+  /* An account that never appears: 404 after the bound, not a stale 200. */
+  t0 = time_mono_ms();
+  http_get("/balances/a1000000-0000-4000-8000-0000000000ee?min_version=1", &r);
+  assert_int_equal(r.status, 404);
+  assert_true(time_mono_ms() - t0 >= WAIT_BOUND_MS - 5);
+  response_free(&r);
+}
+
+/* An account created during the wait (AccountCreated arriving) is found. */
+static void test_min_version_account_appears(void **state) {
+  later l = {.balance = 77, .version = 1, .delay_ms = 100, .notify = true};
+  uuid_v7(l.id);
+  char path[128];
+  snprintf(path, sizeof path, "/balances/%s?min_version=1", l.id);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, apply_later, &l), 0);
+  response r;
+  http_get(path, &r);
+  pthread_join(th, NULL);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(jstr(&r, "balance"), "77");
+  response_free(&r);
+}
+
+static void test_health_ready_metrics(void **state) {
+  response r;
+  http_get("/healthz", &r);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(jstr(&r, "status"), "ok");
+  response_free(&r);
+  /* No projector in this fixture: not ready, and it says why. */
+  http_get("/readyz", &r);
+  assert_int_equal(r.status, 503);
+  assert_string_equal(jstr(&r, "status"), "unavailable");
+  assert_non_null(strstr(r.body, "\"name\":\"database\",\"ok\":true"));
+  assert_non_null(strstr(r.body, "projector not running"));
+  response_free(&r);
+  http_get("/metrics", &r);
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, "http_requests_total"));
+  response_free(&r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_shape),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_min_version_already_reached),
+      cmocka_unit_test(test_min_version_reached_during_wait),
+      cmocka_unit_test(test_min_version_reached_elsewhere),
+      cmocka_unit_test(test_min_version_never_reached),
+      cmocka_unit_test(test_min_version_account_appears),
+      cmocka_unit_test(test_health_ready_metrics),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,695 @@
+/* test_balances_projector: the balances projector, DLQ and rebuild against real Kafka and
+ * MariaDB: order, reversal, duplicates, partitions, poison records, offsets, replay. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply_notify.h"
+#include "event_decode.h"
+#include "event_headers.h"
+#include "kafka_admin.h"
+#include "kafka_consumer.h"
+#include "kafka_producer.h"
+#include "migrate.h"
+#include "projector.h"
+#include "read_model.h"
+#include "rebuild.h"
+#include "test_env.h"
+#include "timeutil.h"
+#include "uuid.h"
+#include "wallet/v1/events.pb-c.h"
+
+#define WAIT_MS 30000
+#define PARTITIONS 3
+/* A fixed event time, so rows are comparable to the microsecond across a replay. */
+#define EVENT_US INT64_C(1795000000123456)
+
+/* ---- fixture: fresh database, unique topics and group ---------------------------- */
+
+typedef struct env {
+  db_config db;
+  db_pool *pool;
+  apply_notify *notify;
+  char topic[64], dlq[64], group[64];
+  kafka_producer *prod;
+} env;
+
+static void on_delivery(void *msg_opaque, rd_kafka_resp_err_t err, int32_t partition,
+                        int64_t offset, void *app) {
+  int64_t *slot = msg_opaque;
+  if (slot != NULL) *slot = err == RD_KAFKA_RESP_ERR_NO_ERROR ? offset : -2;
+}
+
+static void env_setup(env *e, const char *prefix) {
+  memset(e, 0, sizeof *e);
+  const char *src = test_env_require("WALLET_SOURCE_DIR");
+  char dir[1024], err[512] = "";
+  snprintf(dir, sizeof dir, "%s/migrations/balances", src);
+  e->db = test_db_fresh(prefix);
+  int applied = 0;
+  if (migrate_run(&e->db, dir, &applied, err, sizeof err) != 0) fail_msg("migrate: %s", err);
+  assert_int_equal(applied, 2);
+  e->pool = db_pool_new(&e->db, err, sizeof err);
+  assert_non_null(e->pool);
+  e->notify = apply_notify_new();
+  assert_non_null(e->notify);
+  test_unique_name("bal_topic", e->topic, sizeof e->topic);
+  test_unique_name("bal_dlq", e->dlq, sizeof e->dlq);
+  test_unique_name("bal_group", e->group, sizeof e->group);
+  kafka_topic_spec specs[] = {{e->topic, PARTITIONS, 1}, {e->dlq, 1, 1}};
+  if (kafka_ensure_topics(test_kafka_brokers(), specs, 2, 10000, err, sizeof err) != 0) {
+    fail_msg("topics: %s", err);
+  }
+  e->prod = kafka_producer_new(test_kafka_brokers(), "test-balances", on_delivery, NULL, NULL,
+                               err, sizeof err);
+  assert_non_null(e->prod);
+}
+
+static void env_teardown(env *e) {
+  kafka_producer_destroy(e->prod);
+  db_pool_free(e->pool);
+  apply_notify_free(e->notify);
+}
+
+static projector *start_projector(env *e) {
+  char err[512] = "";
+  projector_config pc = {
+      .brokers = test_kafka_brokers(),
+      .topic = e->topic,
+      .dlq_topic = e->dlq,
+      .group = e->group,
+      .pool = e->pool,
+      .notify = e->notify,
+  };
+  projector *p = projector_start(&pc, err, sizeof err);
+  if (p == NULL) fail_msg("projector_start: %s", err);
+  return p;
+}
+
+/* Waits until the projector has handled (applied or dead-lettered) `n` records. */
+static void wait_handled(projector *p, uint64_t n) {
+  int64_t deadline = time_mono_ms() + WAIT_MS;
+  projector_status st;
+  for (;;) {
+    projector_get_status(p, &st);
+    if (st.applied + st.dead_lettered >= n) break;
+    if (time_mono_ms() > deadline) {
+      fail_msg("projector handled %" PRIu64 " + %" PRIu64 " of %" PRIu64 " records",
+               st.applied, st.dead_lettered, n);
+    }
+    time_sleep_ms(20);
+  }
+  assert_int_equal(st.applied + st.dead_lettered, n);
+}
+
+/* ---- producing hand-built events ----------------------------------------------------- */
+
+static void send_raw(env *e, int32_t partition, const char *type, const void *buf, size_t len,
+                     const char *key, int64_t *offset_slot) {
+  char err[512], id[UUID_STR_LEN];
+  uuid_v7(id);
+  rd_kafka_headers_t *h = NULL;
+  if (type != NULL) {
+    h = event_headers_new(id, type, "test", time_now_ms());
+    assert_non_null(h);
+  }
+  if (kafka_producer_send(e->prod, e->topic, partition, key, key ? strlen(key) : 0, buf, len,
+                          h, offset_slot, err, sizeof err) != 0) {
+    fail_msg("send: %s", err);
+  }
+}
+
+static void send_msg(env *e, int32_t partition, const char *type, const ProtobufCMessage *m,
+                     const char *key, int64_t *offset_slot) {
+  size_t len = protobuf_c_message_get_packed_size(m);
+  uint8_t *buf = malloc(len ? len : 1);
+  assert_non_null(buf);
+  protobuf_c_message_pack(m, buf);
+  send_raw(e, partition, type, buf, len, key, offset_slot);
+  free(buf);
+}
+
+static void send_created(env *e, int32_t partition, const char *id, int64_t balance,
+                         int64_t version) {
+  Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+  time_to_timestamp(EVENT_US, &ts);
+  Wallet__V1__AccountCreated ev = WALLET__V1__ACCOUNT_CREATED__INIT;
+  char eid[UUID_STR_LEN];
+  uuid_v7(eid);
+  ev.event_id = eid;
+  ev.occurred_at = &ts;
+  ev.account_id = (char *)id;
+  ev.client_id = (char *)"c1000000-0000-4000-8000-000000000001";
+  ev.balance = balance;
+  ev.version = version;
+  send_msg(e, partition, "wallet.v1.AccountCreated", &ev.base, id, NULL);
+}
+
+/* One transfer's BalanceUpdated; the event time grows with the version so updated_at
+ * follows the newest version too. */
+static void send_updated(env *e, int32_t partition, const char *from, const char *to,
+                         int64_t bal_from, int64_t bal_to, int64_t v_from, int64_t v_to) {
+  Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+  time_to_timestamp(EVENT_US + v_from * 1000, &ts);
+  Wallet__V1__BalanceUpdated ev = WALLET__V1__BALANCE_UPDATED__INIT;
+  char eid[UUID_STR_LEN], tid[UUID_STR_LEN];
+  uuid_v7(eid);
+  uuid_v7(tid);
+  ev.event_id = eid;
+  ev.occurred_at = &ts;
+  ev.transaction_id = tid;
+  ev.account_id_from = (char *)from;
+  ev.account_id_to = (char *)to;
+  ev.balance_account_id_from = bal_from;
+  ev.balance_account_id_to = bal_to;
+  ev.version_account_id_from = v_from;
+  ev.version_account_id_to = v_to;
+  send_msg(e, partition, "wallet.v1.BalanceUpdated", &ev.base, from, NULL);
+}
+
+static void flush(env *e) { assert_int_equal(kafka_producer_flush(e->prod, 10000), 0); }
+
+/* ---- reading the read model ---------------------------------------------------------- */
+
+static int get_row(env *e, const char *id, rm_update *row) {
+  db_error de = {0};
+  db_conn *c = db_pool_acquire(e->pool, 5000, &de);
+  assert_non_null(c);
+  int rc = rm_get(c, id, row, &de);
+  db_pool_release(e->pool, c);
+  if (rc < 0) fail_msg("rm_get: %s", de.message);
+  return rc;
+}
+
+static void expect_row(env *e, const char *id, int64_t balance, int64_t version) {
+  rm_update row;
+  if (get_row(e, id, &row) != 1) fail_msg("no row for %s", id);
+  if (row.balance != balance || row.version != version) {
+    fail_msg("%s: got balance %" PRId64 " version %" PRId64 ", want %" PRId64 " / %" PRId64,
+             id, row.balance, row.version, balance, version);
+  }
+}
+
+static rm_update *list_rows(env *e, size_t *n) {
+  db_error de = {0};
+  rm_update *rows = NULL;
+  db_conn *c = db_pool_acquire(e->pool, 5000, &de);
+  assert_non_null(c);
+  if (rm_list(c, &rows, n, &de) != 0) fail_msg("rm_list: %s", de.message);
+  db_pool_release(e->pool, c);
+  return rows;
+}
+
+/* ---- scenario: a chain of transfers between two accounts ----------------------------- */
+
+/* Transfer k (1..n) moves 10 from a to b: a's balance 1000 - 10k, b's 10k, versions k + 1. */
+typedef struct transfer_plan {
+  char a[UUID_STR_LEN], b[UUID_STR_LEN];
+  int n;
+} transfer_plan;
+
+static void plan_init(transfer_plan *t, int n) {
+  uuid_v7(t->a);
+  uuid_v7(t->b);
+  t->n = n;
+}
+
+static void send_transfer(env *e, const transfer_plan *t, int k, int32_t partition) {
+  send_updated(e, partition, t->a, t->b, 1000 - 10 * k, 10 * k, k + 1, k + 1);
+}
+
+static void expect_plan_done(env *e, const transfer_plan *t) {
+  expect_row(e, t->a, 1000 - 10 * t->n, t->n + 1);
+  expect_row(e, t->b, 10 * t->n, t->n + 1);
+}
+
+static void test_in_order(void **state) {
+  env e;
+  env_setup(&e, "bal_inorder");
+  transfer_plan t;
+  plan_init(&t, 20);
+  send_created(&e, 0, t.a, 1000, 1);
+  send_created(&e, 0, t.b, 0, 1);
+  for (int k = 1; k <= t.n; k++) send_transfer(&e, &t, k, 0);
+  flush(&e);
+  projector *p = start_projector(&e);
+  wait_handled(p, 2 + (uint64_t)t.n);
+  expect_plan_done(&e, &t);
+  rm_update row;
+  assert_int_equal(get_row(&e, t.a, &row), 1);
+  assert_int_equal(row.updated_at_us, EVENT_US + (t.n + 1) * 1000);
+  /* The seed is untouched. */
+  expect_row(&e, "a1000000-0000-4000-8000-000000000001", 100000, 1);
+  projector_stop(p);
+  env_teardown(&e);
+}
+
+static void test_reversed(void **state) {
+  env e;
+  env_setup(&e, "bal_reversed");
+  transfer_plan t;
+  plan_init(&t, 20);
+  for (int k = t.n; k >= 1; k--) send_transfer(&e, &t, k, 1);
+  send_created(&e, 1, t.b, 0, 1);
+  send_created(&e, 1, t.a, 1000, 1);
+  flush(&e);
+  projector *p = start_projector(&e);
+  wait_handled(p, 2 + (uint64_t)t.n);
+  expect_plan_done(&e, &t);
+  projector_stop(p);
+  env_teardown(&e);
+}
+
+static void test_duplicated(void **state) {
+  env e;
+  env_setup(&e, "bal_dup");
+  transfer_plan t;
+  plan_init(&t, 10);
+  for (int round = 0; round < 2; round++) {
+    for (int k = 1; k <= t.n; k++) {
+      send_transfer(&e, &t, k, 2);
+      send_transfer(&e, &t, k, 2);
+    }
+  }
+  flush(&e);
+  projector *p = start_projector(&e);
+  wait_handled(p, 4 * (uint64_t)t.n);
+  expect_plan_done(&e, &t);
+  /* Redelivery after the fact: an old version arriving late changes nothing. */
+  send_transfer(&e, &t, 3, 0);
+  send_created(&e, 1, t.a, 1000, 1);
+  flush(&e);
+  wait_handled(p, 4 * (uint64_t)t.n + 2);
+  expect_plan_done(&e, &t);
+  projector_stop(p);
+  env_teardown(&e);
+}
+
+static void test_interleaved_partitions(void **state) {
+  env e;
+  env_setup(&e, "bal_interleave");
+  enum { PLANS = 4, N = 15 };
+  transfer_plan t[PLANS];
+  for (int i = 0; i < PLANS; i++) plan_init(&t[i], N);
+  /* Every transfer lands on a partition that rotates with k and the plan, so each
+   * account's versions are spread over all partitions; half the plans run backwards. */
+  for (int k = 1; k <= N; k++) {
+    for (int i = 0; i < PLANS; i++) {
+      int kk = i % 2 == 0 ? k : N + 1 - k;
+      send_transfer(&e, &t[i], kk, (kk + i) % PARTITIONS);
+    }
+  }
+  flush(&e);
+  projector *p = start_projector(&e);
+  wait_handled(p, (uint64_t)PLANS * N);
+  for (int i = 0; i < PLANS; i++) expect_plan_done(&e, &t[i]);
+  projector_status st;
+  projector_get_status(p, &st);
+  assert_int_equal(st.dead_lettered, 0);
+  projector_stop(p);
+  env_teardown(&e);
+}
+
+/* ---- poison records -------------------------------------------------------------------- */
+
+typedef struct dlq_record {
+  char reason[256], partition[16], offset[32], type[64];
+  size_t len;
+} dlq_record;
+
+/* Reads `n` records of the DLQ topic (fresh group, from the start). */
+static void read_dlq(env *e, dlq_record *out, int n) {
+  char err[512], group[64];
+  test_unique_name("bal_dlq_reader", group, sizeof group);
+  const char *const topics[] = {e->dlq};
+  kafka_consumer *c =
+      kafka_consumer_new(test_kafka_brokers(), group, topics, 1, NULL, err, sizeof err);
+  assert_non_null(c);
+  int got = 0;
+  int64_t deadline = time_mono_ms() + WAIT_MS;
+  while (got < n && time_mono_ms() < deadline) {
+    rd_kafka_message_t *m = kafka_consumer_poll(c, 200);
+    if (m == NULL) continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_headers_t *h = NULL;
+      assert_int_equal(rd_kafka_message_headers(m, &h), RD_KAFKA_RESP_ERR_NO_ERROR);
+      dlq_record *r = &out[got++];
+      memset(r, 0, sizeof *r);
+      assert_int_equal(event_headers_get(h, "dlq_reason", r->reason, sizeof r->reason), 0);
+      assert_int_equal(event_headers_get(h, "dlq_partition", r->partition, sizeof r->partition),
+                       0);
+      assert_int_equal(event_headers_get(h, "dlq_offset", r->offset, sizeof r->offset), 0);
+      char topic[64];
+      assert_int_equal(event_headers_get(h, "dlq_topic", topic, sizeof topic), 0);
+      assert_string_equal(topic, e->topic);
+      if (event_headers_get(h, "ce_type", r->type, sizeof r->type) != 0) r->type[0] = '\0';
+      r->len = m->len;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  kafka_consumer_close(c);
+  assert_int_equal(got, n);
+}
+
+static const dlq_record *find_dlq(const dlq_record *r, int n, int64_t offset) {
+  char want[32];
+  snprintf(want, sizeof want, "%" PRId64, offset);
+  for (int i = 0; i < n; i++) {
+    if (strcmp(r[i].offset, want) == 0) return &r[i];
+  }
+  fail_msg("no dead letter for offset %" PRId64, offset);
+  return NULL;
+}
+
+static void test_poison_to_dlq(void **state) {
+  env e;
+  env_setup(&e, "bal_poison");
+  enum { NPOISON = 9 };
+  int64_t off[NPOISON];
+  for (int i = 0; i < NPOISON; i++) off[i] = -1;
+  char a[UUID_STR_LEN], b[UUID_STR_LEN];
+  uuid_v7(a);
+  uuid_v7(b);
+  Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+  time_to_timestamp(EVENT_US, &ts);
+
+  /* 0: random bytes under a BalanceUpdated header (an invalid wire type right away). */
+  uint8_t junk[64];
+  for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(0xff - i * 7);
+  send_raw(&e, 0, "wallet.v1.BalanceUpdated", junk, sizeof junk, a, &off[0]);
+  /* 1: a valid TransactionCreated, honestly labelled: wrong type for this topic. */
+  Wallet__V1__TransactionCreated tc = WALLET__V1__TRANSACTION_CREATED__INIT;
+  tc.event_id = (char *)"0190c3e2-7b1a-7c3d-8e4f-0123456789ab";
+  tc.occurred_at = &ts;
+  tc.transaction_id = (char *)"0190c3e2-7b1a-7c3d-8e4f-0123456789ac";
+  tc.account_id_from = a;
+  tc.account_id_to = b;
+  tc.amount = 500;
+  send_msg(&e, 0, "wallet.v1.TransactionCreated", &tc.base, a, &off[1]);
+  /* 2: the same bytes labelled BalanceUpdated: decodes, but carries no versions. */
+  send_msg(&e, 0, "wallet.v1.BalanceUpdated", &tc.base, a, &off[2]);
+  /* 3: BalanceUpdated with missing ids. */
+  Wallet__V1__BalanceUpdated bu = WALLET__V1__BALANCE_UPDATED__INIT;
+  bu.occurred_at = &ts;
+  bu.balance_account_id_from = 1;
+  bu.version_account_id_from = 2;
+  bu.version_account_id_to = 2;
+  send_msg(&e, 0, "wallet.v1.BalanceUpdated", &bu.base, NULL, &off[3]);
+  /* 4: negative version. */
+  bu.account_id_from = a;
+  bu.account_id_to = b;
+  bu.version_account_id_to = -3;
+  send_msg(&e, 0, "wallet.v1.BalanceUpdated", &bu.base, a, &off[4]);
+  /* 5: no ce_type header at all. */
+  bu.version_account_id_to = 2;
+  send_msg(&e, 0, NULL, &bu.base, a, &off[5]);
+  /* 6: a type nobody knows. */
+  send_msg(&e, 0, "wallet.v1.Nope", &bu.base, a, &off[6]);
+  /* 7: same account on both sides. */
+  bu.account_id_to = a;
+  send_msg(&e, 0, "wallet.v1.BalanceUpdated", &bu.base, a, &off[7]);
+  /* 8: negative balance in an AccountCreated. */
+  Wallet__V1__AccountCreated ac = WALLET__V1__ACCOUNT_CREATED__INIT;
+  ac.occurred_at = &ts;
+  ac.account_id = b;
+  ac.balance = -1;
+  ac.version = 1;
+  send_msg(&e, 0, "wallet.v1.AccountCreated", &ac.base, b, &off[8]);
+  /* And the good one right behind them, on the same partition. */
+  send_updated(&e, 0, a, b, 700, 300, 2, 2);
+  flush(&e);
+  for (int i = 0; i < NPOISON; i++) assert_true(off[i] >= 0);
+
+  projector *p = start_projector(&e);
+  wait_handled(p, NPOISON + 1);
+  projector_status st;
+  projector_get_status(p, &st);
+  assert_int_equal(st.applied, 1);
+  assert_int_equal(st.dead_lettered, NPOISON);
+  expect_row(&e, a, 700, 2);
+  expect_row(&e, b, 300, 2);
+
+  dlq_record r[NPOISON];
+  read_dlq(&e, r, NPOISON);
+  static const char *const want[NPOISON] = {
+      "undecodable wallet.v1.BalanceUpdated",
+      "unexpected event type wallet.v1.TransactionCreated",
+      "version_account_id_from: must be >= 1",
+      "account_id_from: missing",
+      "version_account_id_to: must be >= 1 (got -3)",
+      "missing ce_type header",
+      "unknown ce_type",
+      "account_id_from equals account_id_to",
+      "balance: negative",
+  };
+  for (int i = 0; i < NPOISON; i++) {
+    const dlq_record *d = find_dlq(r, NPOISON, off[i]);
+    assert_string_equal(d->partition, "0");
+    if (strstr(d->reason, want[i]) == NULL) {
+      fail_msg("dead letter %d: reason \"%s\" lacks \"%s\"", i, d->reason, want[i]);
+    }
+  }
+  /* The original value and headers travel with it. */
+  assert_int_equal(find_dlq(r, NPOISON, off[0])->len, sizeof junk);
+  assert_string_equal(find_dlq(r, NPOISON, off[1])->type, "wallet.v1.TransactionCreated");
+  assert_string_equal(find_dlq(r, NPOISON, off[5])->type, "");
+  projector_stop(p);
+  env_teardown(&e);
+}
+
+/* ---- offsets, restarts and rebuild ----------------------------------------------------- */
+
+static void test_offsets_committed(void **state) {
+  env e;
+  env_setup(&e, "bal_offsets");
+  transfer_plan t;
+  plan_init(&t, 30);
+  for (int k = 1; k <= t.n; k++) send_transfer(&e, &t, k, k % PARTITIONS);
+  flush(&e);
+  projector *p = start_projector(&e);
+  wait_handled(p, (uint64_t)t.n);
+  projector_stop(p);
+  expect_plan_done(&e, &t);
+
+  /* Same group again: it starts after what was committed, so only the new record comes. */
+  t.n++;
+  send_transfer(&e, &t, t.n, 1);
+  flush(&e);
+  p = start_projector(&e);
+  wait_handled(p, 1);
+  time_sleep_ms(500); /* a wrongly redelivered backlog would show up by now */
+  projector_status st;
+  projector_get_status(p, &st);
+  assert_int_equal(st.applied, 1);
+  projector_stop(p);
+  expect_plan_done(&e, &t);
+  env_teardown(&e);
+}
+
+static int rows_equal(const rm_update *x, size_t nx, const rm_update *y, size_t ny) {
+  if (nx != ny) return 0;
+  for (size_t i = 0; i < nx; i++) {
+    if (strcmp(x[i].account_id, y[i].account_id) != 0 || x[i].balance != y[i].balance ||
+        x[i].version != y[i].version || x[i].updated_at_us != y[i].updated_at_us) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static rebuild_config rebuild_cfg(env *e, char *dir, size_t dirlen) {
+  snprintf(dir, dirlen, "%s/migrations/balances", test_env_require("WALLET_SOURCE_DIR"));
+  rebuild_config rc = {
+      .brokers = test_kafka_brokers(),
+      .topic = e->topic,
+      .group = e->group,
+      .db = &e->db,
+      .migrations_dir = dir,
+      .pool = e->pool,
+      .batch_max = 7, /* several batches even for a small topic */
+      .idle_timeout_ms = 20000,
+  };
+  return rc;
+}
+
+static void test_rebuild_same_table(void **state) {
+  env e;
+  env_setup(&e, "bal_rebuild");
+  enum { PLANS = 3, N = 25 };
+  transfer_plan t[PLANS];
+  for (int i = 0; i < PLANS; i++) {
+    plan_init(&t[i], N);
+    send_created(&e, i % PARTITIONS, t[i].a, 1000, 1);
+    send_created(&e, (i + 1) % PARTITIONS, t[i].b, 0, 1);
+  }
+  /* A seeded account moves too: seed + replay must land on its newest version. */
+  send_updated(&e, 2, "a1000000-0000-4000-8000-000000000001",
+               "a1000000-0000-4000-8000-000000000004", 99000, 1000, 2, 2);
+  for (int k = N; k >= 1; k--) {
+    for (int i = 0; i < PLANS; i++) send_transfer(&e, &t[i], k, (k * 7 + i) % PARTITIONS);
+  }
+  send_raw(&e, 1, "wallet.v1.BalanceUpdated", "\xff\xff", 2, NULL, NULL); /* poison */
+  flush(&e);
+  uint64_t total = 2 * PLANS + 1 + (uint64_t)PLANS * N + 1;
+  projector *p = start_projector(&e);
+  wait_handled(p, total);
+
+  /* Rebuild refuses while a member of the group is consuming. */
+  char dir[1024], err[512] = "";
+  rebuild_config rc = rebuild_cfg(&e, dir, sizeof dir);
+  rebuild_stats rs;
+  assert_int_equal(rebuild_run(&rc, &rs, err, sizeof err), -1);
+  assert_non_null(strstr(err, "active member"));
+  projector_stop(p);
+
+  size_t n_before = 0, n_after = 0;
+  rm_update *before = list_rows(&e, &n_before);
+  assert_int_equal(n_before, 4 + 2 * PLANS);
+  expect_row(&e, "a1000000-0000-4000-8000-000000000001", 99000, 2);
+  expect_row(&e, "a1000000-0000-4000-8000-000000000004", 1000, 2);
+
+  /* Damage the table so a rebuild that did nothing could not pass. */
+  db_error de = {0};
+  db_conn *c = db_pool_acquire(e.pool, 5000, &de);
+  assert_non_null(c);
+  assert_int_equal(db_exec(c, "UPDATE balances SET balance = 1, version = 999 WHERE "
+                              "account_id = ?",
+                           (db_param[]){DB_P_STR(t[0].a)}, 1, NULL, &de),
+                   0);
+  assert_int_equal(db_exec(c, "INSERT INTO balances VALUES "
+                              "('0190c3e2-7b1a-7c3d-8e4f-000000000000', 5, 5, NOW(6))",
+                           NULL, 0, NULL, &de),
+                   0);
+  db_pool_release(e.pool, c);
+
+  if (rebuild_run(&rc, &rs, err, sizeof err) != 0) fail_msg("rebuild: %s", err);
+  assert_int_equal(rs.partitions, PARTITIONS);
+  assert_int_equal(rs.records, total);
+  assert_int_equal(rs.skipped, 1);
+  rm_update *after = list_rows(&e, &n_after);
+  assert_true(rows_equal(before, n_before, after, n_after));
+  free(after);
+
+  /* A second rebuild is as good as the first. */
+  if (rebuild_run(&rc, &rs, err, sizeof err) != 0) fail_msg("rebuild again: %s", err);
+  after = list_rows(&e, &n_after);
+  assert_true(rows_equal(before, n_before, after, n_after));
+  free(after);
+  free(before);
+
+  /* The group continues from where the rebuild stopped: only the new record arrives. */
+  t[0].n++;
+  send_transfer(&e, &t[0], t[0].n, 0);
+  flush(&e);
+  p = start_projector(&e);
+  wait_handled(p, 1);
+  time_sleep_ms(500);
+  projector_status st;
+  projector_get_status(p, &st);
+  assert_int_equal(st.applied + st.dead_lettered, 1);
+  projector_stop(p);
+  expect_plan_done(&e, &t[0]);
+  env_teardown(&e);
+}
+
+/* ---- pure pieces ----------------------------------------------------------------------- */
+
+static void test_collapse_and_datetime(void **state) {
+  rm_update u[5] = {
+      {"b", 5, 3, 0}, {"a", 1, 1, 0}, {"b", 9, 7, 0}, {"a", 4, 4, 0}, {"b", 6, 5, 0},
+  };
+  size_t n = rm_collapse(u, 5);
+  assert_int_equal(n, 2);
+  assert_string_equal(u[0].account_id, "a");
+  assert_int_equal(u[0].version, 4);
+  assert_int_equal(u[0].balance, 4);
+  assert_string_equal(u[1].account_id, "b");
+  assert_int_equal(u[1].version, 7);
+  assert_int_equal(u[1].balance, 9);
+  assert_int_equal(rm_collapse(u, 0), 0);
+
+  char s[32];
+  int64_t us = 0;
+  rm_format_datetime(EVENT_US, s, sizeof s);
+  assert_int_equal(rm_parse_datetime(s, &us), 0);
+  assert_int_equal(us, EVENT_US);
+  assert_int_equal(rm_parse_datetime("2026-01-01 00:00:00", &us), 0);
+  assert_int_equal(us, INT64_C(1767225600000000));
+  assert_int_equal(rm_parse_datetime("2026-01-01 00:00:00.5", &us), 0);
+  assert_int_equal(us, INT64_C(1767225600500000));
+  assert_int_equal(rm_parse_datetime("yesterday", &us), -1);
+
+  /* Oversized values are refused before protobuf sees them. */
+  rm_update out[EVENT_MAX_UPDATES];
+  size_t nout = 9;
+  char reason[192];
+  static uint8_t big[EVENT_MAX_VALUE_BYTES + 1];
+  assert_int_equal(event_decode_value("wallet.v1.BalanceUpdated", big, sizeof big, out, &nout,
+                                      reason, sizeof reason),
+                   -1);
+  assert_int_equal(nout, 0);
+  assert_non_null(strstr(reason, "too large"));
+}
+
+/* Padding and chunking of the upsert: 1, 3 (padded to 4), 1025 (1024 + 1) rows, in one
+ * transaction each, and an older version never wins. */
+static void test_apply_sizes(void **state) {
+  env e;
+  memset(&e, 0, sizeof e);
+  char dir[1024], err[512] = "";
+  snprintf(dir, sizeof dir, "%s/migrations/balances", test_env_require("WALLET_SOURCE_DIR"));
+  e.db = test_db_fresh("bal_apply");
+  assert_int_equal(migrate_run(&e.db, dir, NULL, err, sizeof err), 0);
+  e.pool = db_pool_new(&e.db, err, sizeof err);
+  assert_non_null(e.pool);
+  enum { N = 1025 };
+  rm_update *u = calloc(N, sizeof *u);
+  assert_non_null(u);
+  for (int i = 0; i < N; i++) {
+    uuid_v7(u[i].account_id);
+    u[i].balance = i;
+    u[i].version = 2;
+    u[i].updated_at_us = EVENT_US;
+  }
+  db_error de = {0};
+  assert_int_equal(rm_apply_tx(e.pool, u, 1, &de), 0);
+  assert_int_equal(rm_apply_tx(e.pool, u, 3, &de), 0);
+  assert_int_equal(rm_apply_tx(e.pool, u, N, &de), 0);
+  size_t n = 0;
+  rm_update *rows = list_rows(&e, &n);
+  assert_int_equal(n, N + 4);
+  free(rows);
+  /* Older versions with other balances: nothing moves. Newer: the row moves. */
+  rm_update old = u[5];
+  old.version = 1;
+  old.balance = 123456;
+  assert_int_equal(rm_apply_tx(e.pool, &old, 1, &de), 0);
+  expect_row(&e, u[5].account_id, u[5].balance, 2); /* rm_apply_tx sorted u */
+  old.version = 3;
+  assert_int_equal(rm_apply_tx(e.pool, &old, 1, &de), 0);
+  expect_row(&e, u[5].account_id, 123456, 3);
+  free(u);
+  db_pool_free(e.pool);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_collapse_and_datetime),
+      cmocka_unit_test(test_apply_sizes),
+      cmocka_unit_test(test_in_order),
+      cmocka_unit_test(test_reversed),
+      cmocka_unit_test(test_duplicated),
+      cmocka_unit_test(test_interleaved_partitions),
+      cmocka_unit_test(test_poison_to_dlq),
+      cmocka_unit_test(test_offsets_committed),
+      cmocka_unit_test(test_rebuild_same_table),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
