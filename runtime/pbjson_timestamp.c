@@ -1,0 +1,111 @@
+/* pbjson_timestamp: google.protobuf.Timestamp as RFC 3339 text, without libc time zones. */
+#include <stdio.h>
+
+#include "pbjson_internal.h"
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int days_in_month(int64_t y, int m) {
+  static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+/* Reads exactly n digits at *p. */
+static int digits(const char **p, int n, int *out) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    char c = (*p)[i];
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  *p += n;
+  *out = v;
+  return 0;
+}
+
+int pbjson_ts_parse(const char *s, int64_t *seconds, int32_t *nanos) {
+  const char *p = s;
+  int Y, M, D, h, mi, sec, ns = 0;
+  if (digits(&p, 4, &Y) || *p++ != '-' || digits(&p, 2, &M) || *p++ != '-' ||
+      digits(&p, 2, &D) || *p++ != 'T' || digits(&p, 2, &h) || *p++ != ':' ||
+      digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
+    return -1;
+  if (Y < 1 || M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || mi > 59 ||
+      sec > 59)
+    return -1;
+  if (*p == '.') {
+    p++;
+    int n = 0;
+    while (p[n] >= '0' && p[n] <= '9') n++;
+    if (n < 1 || n > 9) return -1;
+    for (int i = 0; i < 9; i++) ns = ns * 10 + (i < n ? p[i] - '0' : 0);
+    p += n;
+  }
+  int64_t offset = 0;
+  if (*p == 'Z') {
+    p++;
+  } else if (*p == '+' || *p == '-') {
+    int sign = *p++ == '-' ? -1 : 1, oh, om;
+    if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
+      return -1;
+    offset = sign * (oh * 3600 + om * 60);
+  } else {
+    return -1;
+  }
+  if (*p != '\0') return -1;
+  int64_t t = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - offset;
+  if (t < PBJSON_TS_MIN_SECONDS || t > PBJSON_TS_MAX_SECONDS) return -1;
+  *seconds = t;
+  *nanos = ns;
+  return 0;
+}
+
+int pbjson_ts_format(int64_t seconds, int32_t nanos, char *out, size_t outlen) {
+  if (seconds < PBJSON_TS_MIN_SECONDS || seconds > PBJSON_TS_MAX_SECONDS || nanos < 0 ||
+      nanos > 999999999)
+    return -1;
+  int64_t days = seconds / 86400, rem = seconds % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    days--;
+  }
+  int64_t y;
+  int m, d;
+  civil_from_days(days, &y, &m, &d);
+  int n = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, m, d,
+                   (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+  if (n < 0 || (size_t)n >= outlen) return -1;
+  /* protojson prints the shortest of 0, 3, 6 or 9 digits that is exact. */
+  int k;
+  if (nanos == 0)
+    k = snprintf(out + n, outlen - (size_t)n, "Z");
+  else if (nanos % 1000000 == 0)
+    k = snprintf(out + n, outlen - (size_t)n, ".%03dZ", nanos / 1000000);
+  else if (nanos % 1000 == 0)
+    k = snprintf(out + n, outlen - (size_t)n, ".%06dZ", nanos / 1000);
+  else
+    k = snprintf(out + n, outlen - (size_t)n, ".%09dZ", nanos);
+  if (k < 0 || (size_t)k >= outlen - (size_t)n) return -1;
+  return 0;
+}
