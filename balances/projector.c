@@ -113,8 +113,8 @@ static int projector_process(projector *p, size_t n) {
     db_error e = {0};
     if (rm_apply_tx(p->pool, p->updates, nu, &e) == 0) break;
     if (atomic_exchange(&p->db_ok, false) || backoff == BACKOFF_MAX_MS) {
-      log_warn("projector: applying %zu update(s) failed (%u: %s); retrying the same batch",
-               nu, e.code, e.message);
+      log_warn("projector: applying a batch of %zu record(s) failed (%u: %s); retrying it",
+               n, e.code, e.message);
     }
     if (projector_sleep(p, backoff)) return -1;
     backoff = backoff_next(backoff);

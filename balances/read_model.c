@@ -35,8 +35,9 @@ void rm_format_datetime(int64_t epoch_us, char *out, size_t outlen) {
   time_t t = (time_t)sec;
   struct tm tm;
   gmtime_r(&t, &tm);
-  snprintf(out, outlen, "%04d-%02d-%02d %02d:%02d:%02d.%06d", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)us);
+  char base[32];
+  if (strftime(base, sizeof base, "%Y-%m-%d %H:%M:%S", &tm) == 0) base[0] = '\0';
+  snprintf(out, outlen, "%s.%06d", base, (int)us);
 }
 
 int rm_parse_datetime(const char *s, int64_t *epoch_us) {
@@ -99,7 +100,7 @@ static int rm_apply_chunk(db_conn *conn, const rm_update *u, size_t n, db_error 
   int rc = -1;
   char *sql = rm_upsert_sql(rows);
   db_param *params = calloc(rows * 4, sizeof *params);
-  char(*times)[32] = calloc(n, sizeof *times);
+  char(*times)[48] = calloc(n, sizeof *times);
   if (sql == NULL || params == NULL || times == NULL) {
     e->code = 2008; /* CR_OUT_OF_MEMORY */
     snprintf(e->message, sizeof e->message, "read model: out of memory");

@@ -679,6 +679,116 @@ static void test_apply_sizes(void **state) {
   db_pool_free(e.pool);
 }
 
+/* ---- outages ------------------------------------------------------------------------- */
+
+static void exec_sql(env *e, const char *sql) {
+  db_error de = {0};
+  db_conn *c = db_pool_acquire(e->pool, 5000, &de);
+  assert_non_null(c);
+  if (db_exec(c, sql, NULL, 0, NULL, &de) != 0) fail_msg("%s: %s", sql, de.message);
+  db_pool_release(e->pool, c);
+}
+
+static void wait_status(projector *p, bool want_db_ok, bool want_dlq_ok) {
+  int64_t deadline = time_mono_ms() + WAIT_MS;
+  projector_status st;
+  do {
+    projector_get_status(p, &st);
+    if (st.db_ok == want_db_ok && st.dlq_ok == want_dlq_ok) return;
+    time_sleep_ms(20);
+  } while (time_mono_ms() < deadline);
+  fail_msg("projector status db_ok=%d dlq_ok=%d, want %d/%d", st.db_ok, st.dlq_ok, want_db_ok,
+           want_dlq_ok);
+}
+
+/* The table goes away mid-stream (as good as the database refusing writes): the batch is
+ * retried, never skipped and never committed; a projector started after the outage gets
+ * the same records again from the group. */
+static void test_db_outage_retries_without_commit(void **state) {
+  env e;
+  env_setup(&e, "bal_dbdown");
+  transfer_plan t;
+  plan_init(&t, 12);
+  exec_sql(&e, "RENAME TABLE balances TO balances_away");
+  for (int k = 1; k <= t.n; k++) send_transfer(&e, &t, k, k % PARTITIONS);
+  flush(&e);
+  projector *p = start_projector(&e);
+  wait_status(p, false, true);
+  time_sleep_ms(400); /* a few retries */
+  projector_status st;
+  projector_get_status(p, &st);
+  assert_int_equal(st.applied, 0);
+  assert_int_equal(st.batches, 0);
+  projector_stop(p); /* abandons the batch: nothing may be committed */
+
+  exec_sql(&e, "RENAME TABLE balances_away TO balances");
+  p = start_projector(&e);
+  wait_handled(p, (uint64_t)t.n); /* every record again: offsets were not committed */
+  wait_status(p, true, true);
+  expect_plan_done(&e, &t);
+
+  /* And during one run: the outage heals and the same projector carries on. */
+  exec_sql(&e, "RENAME TABLE balances TO balances_away");
+  t.n++;
+  send_transfer(&e, &t, t.n, 0);
+  flush(&e);
+  wait_status(p, false, true);
+  exec_sql(&e, "RENAME TABLE balances_away TO balances");
+  wait_handled(p, (uint64_t)t.n);
+  wait_status(p, true, true);
+  expect_plan_done(&e, &t);
+  projector_stop(p);
+  env_teardown(&e);
+}
+
+/* The dead-letter topic does not exist yet: the good records of the batch are applied,
+ * but nothing is committed until the dead letter is delivered. */
+static void test_dlq_outage_blocks_commit(void **state) {
+  env e;
+  env_setup(&e, "bal_dlqdown");
+  char missing[64];
+  test_unique_name("bal_dlq_later", missing, sizeof missing);
+  char a[UUID_STR_LEN], b[UUID_STR_LEN];
+  uuid_v7(a);
+  uuid_v7(b);
+  send_raw(&e, 0, "wallet.v1.BalanceUpdated", "\xff\xff\xff", 3, NULL, NULL);
+  send_updated(&e, 0, a, b, 10, 20, 2, 2);
+  flush(&e);
+
+  static const char *const fast_metadata[] = {"topic.metadata.refresh.interval.ms", "200",
+                                              NULL};
+  char err[512] = "";
+  projector_config pc = {
+      .brokers = test_kafka_brokers(),
+      .topic = e.topic,
+      .dlq_topic = missing,
+      .group = e.group,
+      .pool = e.pool,
+      .notify = e.notify,
+      .producer_conf = fast_metadata,
+  };
+  projector *p = projector_start(&pc, err, sizeof err);
+  if (p == NULL) fail_msg("projector_start: %s", err);
+  wait_status(p, true, false);
+  expect_row(&e, a, 10, 2); /* applied: the DB commit comes before the DLQ wait */
+  projector_status st;
+  projector_get_status(p, &st);
+  assert_int_equal(st.batches, 0);
+  assert_int_equal(st.dead_lettered, 0);
+
+  kafka_topic_spec spec = {missing, 1, 1};
+  if (kafka_ensure_topics(test_kafka_brokers(), &spec, 1, 10000, err, sizeof err) != 0) {
+    fail_msg("topics: %s", err);
+  }
+  wait_handled(p, 2);
+  wait_status(p, true, true);
+  projector_get_status(p, &st);
+  assert_int_equal(st.dead_lettered, 1);
+  assert_int_equal(st.batches, 1);
+  projector_stop(p);
+  env_teardown(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_collapse_and_datetime),
@@ -690,6 +800,8 @@ int main(void) {
       cmocka_unit_test(test_poison_to_dlq),
       cmocka_unit_test(test_offsets_committed),
       cmocka_unit_test(test_rebuild_same_table),
+      cmocka_unit_test(test_db_outage_retries_without_commit),
+      cmocka_unit_test(test_dlq_outage_blocks_commit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
