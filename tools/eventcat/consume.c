@@ -246,7 +246,12 @@ static int assign_partitions(consume_ctx *c, char *err, size_t errlen) {
       log_warn("%s; waiting for it (Ctrl-C to give up)", err);
       warned = true;
     }
-    for (int i = 0; i < 10 && !*c->stop; i++) time_sleep_ms(100);
+    /* Waiting by polling serves librdkafka's error callbacks, so the reason shows now.
+     * Nothing is assigned yet, so no record can come out of it. */
+    for (int i = 0; i < 10 && !*c->stop; i++) {
+      rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
+      if (m != NULL) rd_kafka_message_destroy(m);
+    }
     if (*c->stop) return 0;
   }
 }
@@ -315,8 +320,9 @@ static int handle(consume_ctx *c, rd_kafka_message_t *m, char *err, size_t errle
     c->down_since_ms = 0; /* a fetch answered: some broker is up */
     part_state *p = part_get(c, rd_kafka_topic_name(m->rkt), m->partition);
     if (p != NULL) p->eof = true;
-    log_info("%s [%" PRId32 "] at end, offset %" PRId64, rd_kafka_topic_name(m->rkt),
-             m->partition, m->offset);
+    /* A live watcher reaches the end after every record: only -e makes it news. */
+    log_msg(o->exit_at_end ? LOG_INFO : LOG_DEBUG, "%s [%" PRId32 "] at end, offset %" PRId64,
+            rd_kafka_topic_name(m->rkt), m->partition, m->offset);
     if (o->exit_at_end && all_at_end(c)) rc = 1;
   } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "-";
