@@ -190,6 +190,7 @@ static int parse_value(struct pctx *c, const ProtobufCFieldDescriptor *f, const 
   int64_t sv = 0;
   uint64_t uv = 0;
   double d = 0;
+  if (cJSON_IsString(j) && !j->valuestring) return type_error(c, "a string value", j);
   switch (f->type) {
   case PROTOBUF_C_TYPE_INT32:
   case PROTOBUF_C_TYPE_SINT32:
@@ -357,7 +358,14 @@ static int parse_map(struct pctx *c, ProtobufCMessage *msg, const ProtobufCField
   /* Duplicate keys: sort the raw key texts (linear scans would be quadratic). */
   const char **keys = malloc(n * sizeof *keys);
   if (!keys) goto oom;
-  for (const cJSON *e = j->child; e; e = e->next) keys[k++] = e->string;
+  for (const cJSON *e = j->child; e; e = e->next) {
+    if (!e->string) { /* only a hand-built cJSON tree can lack a key */
+      free(keys);
+      PERR(c, "map entry without a key");
+      return -1;
+    }
+    keys[k++] = e->string;
+  }
   qsort(keys, n, sizeof *keys, cmp_str);
   for (k = 1; k < n; k++) {
     if (strcmp(keys[k - 1], keys[k]) == 0) {
