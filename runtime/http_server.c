@@ -593,6 +593,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
   call_free(call);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char buf[512];
