@@ -407,6 +407,25 @@ static void test_prints_known_events(void **state) {
   snprintf(want, sizeof want, "2|3|base64:/wBr|" BT "|%zu\n", b3len);
   assert_string_equal(r.out, want);
   run_free(&r);
+
+  /* The bytes as they sit in Kafka (%s), fed to --decode: the gateway's JSON again. */
+  char bin[128];
+  snprintf(bin, sizeof bin, "/tmp/%s.bin", topic);
+  snprintf(args, sizeof args, "-q -b %s -t %s -p 1 -o 0 -c 1 --format '%%s' > %s",
+           test_kafka_brokers(), topic, bin);
+  r = run(args, NULL);
+  assert_int_equal(r.status, 0);
+  run_free(&r);
+  r = run("--decode " BT, bin);
+  unlink(bin);
+  assert_int_equal(r.status, 0);
+  char err[PBJSON_ERR_MAX] = "";
+  char *gw = pbjson_print(&b2.base, PBJSON_EMIT_DEFAULTS, err, sizeof err);
+  assert_non_null(gw);
+  assert_int_equal(r.len, strlen(gw) + 1);
+  assert_memory_equal(r.out, gw, strlen(gw));
+  free(gw);
+  run_free(&r);
 }
 
 /* Poison bytes between good records: printed as data with the error, and the stream goes
@@ -425,6 +444,13 @@ static void test_poison_does_not_stop_the_stream(void **state) {
   send_raw(&pr, topic, 0, "k", 1, "xyz", 3, "wallet.v1.NoSuchThing", NULL);
   send_raw(&pr, topic, 0, NULL, 0, "abc", 3, NULL, NULL);
   send_msg(&pr, topic, 0, "k", &b1.base, NULL);
+  /* A newer producer's field 20 (varint 5): decodes, and eventcat counts what it skipped. */
+  uint8_t withext[512];
+  size_t wl = protobuf_c_message_get_packed_size(&t1.base);
+  assert_true(wl + 3 <= sizeof withext);
+  protobuf_c_message_pack(&t1.base, withext);
+  memcpy(withext + wl, "\xa0\x01\x05", 3);
+  send_raw(&pr, topic, 0, "k", 1, withext, wl + 3, TT, NULL);
   producer_close(&pr);
 
   snprintf(args, sizeof args, "-q -b %s -t %s -e", test_kafka_brokers(), topic);
@@ -432,7 +458,7 @@ static void test_poison_does_not_stop_the_stream(void **state) {
   assert_int_equal(r.status, 0);
   cJSON *lines[16];
   size_t n = parse_lines(r.out, lines, 16);
-  assert_int_equal(n, 6);
+  assert_int_equal(n, 7);
   for (size_t i = 0; i < n; i++) assert_int_equal((int)num_at(lines[i], "offset"), (int)i);
 
   assert_value_is(lines[0], &b1.base);
@@ -460,6 +486,11 @@ static void test_poison_does_not_stop_the_stream(void **state) {
   assert_string_equal(str_at(lines[4], "value_b64"), "YWJj");
 
   assert_value_is(lines[5], &b1.base);
+  assert_null(cJSON_GetObjectItemCaseSensitive(lines[5], "unknown_fields"));
+
+  assert_value_is(lines[6], &t1.base);
+  assert_int_equal((int)num_at(lines[6], "unknown_fields"), 1);
+  assert_null(cJSON_GetObjectItemCaseSensitive(lines[6], "error"));
   free_lines(lines, n);
   run_free(&r);
 

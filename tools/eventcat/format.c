@@ -24,7 +24,7 @@ struct format_spec {
   char *lit; /* literal text with escapes already resolved */
 };
 
-static const char format_fields[] = "tpokKThyvSe";
+static const char format_fields[] = "tpokKThyvsSe";
 
 format_spec *format_parse(const char *fmt, char *err, size_t errlen) {
   size_t n = strlen(fmt);
@@ -47,7 +47,7 @@ format_spec *format_parse(const char *fmt, char *err, size_t errlen) {
       if (k != '%') {
         if (strchr(format_fields, k) == NULL) {
           snprintf(err, errlen, "--format: unknown token %%%c at %zu (known: %%t %%p %%o %%k "
-                                "%%K %%T %%h %%y %%v %%S %%e %%%%)",
+                                "%%K %%T %%h %%y %%v %%s %%S %%e %%%%)",
                    k, i);
           goto fail;
         }
@@ -153,6 +153,9 @@ static void put_field(FILE *o, char field, const rd_kafka_message_t *m,
     break;
   case 'v':
     put_value(o, m, r);
+    break;
+  case 's':
+    if (m->payload != NULL) fwrite(m->payload, 1, m->len, o);
     break;
   case 'S':
     fprintf(o, "%zd", m->payload ? (ssize_t)m->len : (ssize_t)-1);

@@ -4,7 +4,8 @@
  *   %K key length (-1 for a null key)   %T timestamp in ms (-1 when not available)
  *   %h headers as name=value,name=value (binary values as base64:...)
  *   %y type name ("-" when none)   %v value as compact JSON; "null" for a tombstone;
- *   "!<error> base64:<bytes>" when it did not decode   %S value length (-1 when null)
+ *   "!<error> base64:<bytes>" when it did not decode   %s the raw value bytes (as kcat;
+ *   --format '%s' > value.bin feeds --decode)   %S value length (-1 when null)
  *   %e decode error ("" when none)   %% percent   \n \t \r \\ escapes.
  * Any other %x or a trailing % is an error, so a typo is caught before consuming. */
 #ifndef EVENTCAT_FORMAT_H

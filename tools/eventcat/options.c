@@ -287,7 +287,8 @@ void eventcat_usage(FILE *out) {
       "                    %t topic  %p partition  %o offset  %k key  %K key length\n"
       "                    %T timestamp (ms)  %h headers (name=value,...)  %y type\n"
       "                    %v value as JSON (or \"!ERROR base64\" when undecodable)\n"
-      "                    %S value length  %e decode error  %% a percent sign\n"
+      "                    %s raw value bytes  %S value length  %e decode error\n"
+      "                    %% a percent sign\n"
       "                    escapes: \\n \\t \\\\\n"
       "  --type TYPE     decode every value as TYPE (a full name, see --list-types)\n"
       "  --no-defaults   omit fields that hold their zero value (default: print all)\n"
@@ -318,7 +319,8 @@ void eventcat_usage(FILE *out) {
       "  eventcat -t balances -o -1 -e | jq '.value.balance_account_id_from'\n"
       "  # one line per transfer, in your own format\n"
       "  eventcat -t transactions --format '%o %k %v\\n'\n"
-      "  # decode a value saved to a file\n"
+      "  # save one raw value, decode it offline\n"
+      "  eventcat -t balances -c 1 --format '%s' > value.bin\n"
       "  eventcat --decode wallet.v1.BalanceUpdated < value.bin\n",
       out);
 }
