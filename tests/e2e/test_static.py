@@ -476,7 +476,8 @@ def t_stack():
     if shutil.which("shellcheck"):
         r = subprocess.run(["shellcheck", "-x", "-P", os.path.join(ROOT, "tools/lib"),
                             os.path.join(ROOT, "tools/stack"), os.path.join(ROOT, "tests/e2e/run_stack_e2e.sh"),
-                            os.path.join(ROOT, "docker/install-deps.sh")], capture_output=True, text=True)
+                            os.path.join(ROOT, "docker/install-deps.sh")], capture_output=True, text=True,
+                           cwd=ROOT)
         assert r.returncode == 0, r.stdout[:800]
         detail += ", shellcheck"
     stack = read("tools/stack")
