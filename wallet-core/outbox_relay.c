@@ -21,7 +21,6 @@
 #define STANDBY_RETRY_MS 1000
 #define ACQUIRE_TIMEOUT_MS 2000
 #define MARK_EVERY_MS 1000     /* while Kafka is slow, record what is delivered this often */
-#define STOP_DRAIN_MS 5000     /* at stop, how long to wait for reports already due */
 #define METRICS_EVERY_MS 1000  /* the pending count is a COUNT(*): not on every pass */
 #define MARK_SLOTS 64          /* ids per UPDATE: one cached statement, padded */
 #define EVENT_SOURCE "wallet-core"
@@ -174,13 +173,12 @@ static size_t relay_unreported(outbox_relay *r) {
   return n;
 }
 
-/* Serves delivery reports until every slot has one (or stop, or deadline_ms elapsed when
- * deadline_ms > 0), recording deliveries as they come. -1 on a DB error. */
-static int relay_await(outbox_relay *r, int64_t deadline_ms) {
-  int64_t start = time_mono_ms(), last_mark = start;
+/* Serves delivery reports until every slot has one (or stop), recording deliveries as
+ * they come. -1 on a DB error. */
+static int relay_await(outbox_relay *r) {
+  int64_t last_mark = time_mono_ms();
   while (relay_unreported(r) > 0) {
-    if (deadline_ms > 0 && time_mono_ms() - start >= deadline_ms) break;
-    if (deadline_ms == 0 && atomic_load(&r->stop)) break;
+    if (atomic_load(&r->stop)) break;
     kafka_producer_poll(r->producer, 50);
     if (time_mono_ms() - last_mark >= MARK_EVERY_MS) {
       /* Kafka is slow or down: keep the table honest about what did arrive. */
@@ -237,7 +235,7 @@ static int relay_pass(outbox_relay *r) {
     r->nslots++;
   }
   db_rows_free(rows);
-  if (relay_await(r, 0) != 0) return -1;
+  if (relay_await(r) != 0) return -1;
   /* After a refused produce, report a short pass so the loop backs off instead of
    * spinning on the same row. */
   return r->nslots < n ? 0 : (int)n;
@@ -275,9 +273,6 @@ static void *relay_main(void *arg) {
     }
     if (n < r->batch) relay_wait(r, r->idle_wait_ms);
   }
-  /* Reports already due for rows we produced: record them, so a clean restart does not
-   * publish them twice. */
-  if (r->conn != NULL && relay_unreported(r) > 0) relay_await(r, STOP_DRAIN_MS);
   return NULL;
 }
 
@@ -350,8 +345,11 @@ void outbox_relay_stop(outbox_relay *r) {
   pthread_cond_signal(&r->cv);
   pthread_mutex_unlock(&r->mu);
   if (r->thread_started) pthread_join(r->thread, NULL);
-  /* The producer's destroy serves the last reports into r->slots: free them after. */
+  /* The producer's destroy waits (bounded) for the reports still due and serves them into
+   * r->slots; recording those deliveries afterwards, while we still hold the lock, keeps
+   * a clean restart from publishing them twice. */
   kafka_producer_destroy(r->producer);
+  if (r->conn != NULL && atomic_load(&r->leader) && r->nslots > 0) relay_mark(r);
   if (r->conn != NULL) db_pool_release(r->pool, r->conn);
   db_pool_free(r->pool);
   free(r->slots);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -548,6 +549,122 @@ static void test_events_reach_kafka_once(void **state) {
   assert_true(outbox_relay_is_leader(f->relay));
 }
 
+
+/* The load: 32 concurrent clients, 2000 random transfers among 5 accounts. */
+#define LOAD_CLIENTS 32
+#define LOAD_TRANSFERS 2000
+
+typedef struct load_worker {
+  fixture *f;
+  const char *const *ids;
+  unsigned seed;
+  int n, created, rejected, server_errors, other;
+  char first_problem[300];
+} load_worker;
+
+static void *load_main(void *arg) {
+  load_worker *w = arg;
+  for (int i = 0; i < w->n; i++) {
+    int a = rand_r(&w->seed) % 5, b = rand_r(&w->seed) % 4;
+    if (b >= a) b++;
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"account_id_from\":\"%s\",\"account_id_to\":\"%s\",\"amount\":%d}", w->ids[a],
+             w->ids[b], 1 + rand_r(&w->seed) % 40000);
+    http_client_resp r;
+    int rc = http_client_request(w->f->port, "POST", "/transactions", NULL, body, &r);
+    if (rc == 0 && r.status == 201) {
+      w->created++;
+    } else if (rc == 0 && r.status == 400 && strstr(r.body, "insufficient funds") != NULL) {
+      w->rejected++;
+    } else {
+      if (rc == 0 && r.status >= 500) w->server_errors++;
+      else w->other++;
+      if (w->first_problem[0] == '\0') {
+        snprintf(w->first_problem, sizeof w->first_problem, "status %d: %.200s", r.status,
+                 r.body ? r.body : "(no answer)");
+      }
+    }
+    http_client_resp_free(&r);
+  }
+  return NULL;
+}
+
+static int by_event_id(const void *a, const void *b) {
+  return strcmp(((const seen_event *)a)->event_id, ((const seen_event *)b)->event_id);
+}
+
+static int by_type_txid(const void *a, const void *b) {
+  const seen_event *x = a, *y = b;
+  int c = strcmp(x->type, y->type);
+  return c != 0 ? c : strcmp(x->txid, y->txid);
+}
+
+static void test_concurrent_load_events_exactly_once(void **state) {
+  fixture *f = *state;
+  http_client_resp r = call(f, "POST", "/accounts", NULL, "{\"client_id\":\"" C1 "\"}", 201);
+  char a5[40];
+  snprintf(a5, sizeof a5, "%s", http_client_json_str(&r, "id"));
+  http_client_resp_free(&r);
+  const char *ids[5] = {A1, A2, A3, A4, a5};
+  int64_t total = query_i64(f->conn, "SELECT SUM(balance) FROM accounts");
+
+  load_worker w[LOAD_CLIENTS];
+  pthread_t th[LOAD_CLIENTS];
+  int64_t t0 = time_mono_ms();
+  for (int i = 0; i < LOAD_CLIENTS; i++) {
+    w[i] = (load_worker){.f = f, .ids = ids, .seed = 7u * (unsigned)i + 1u,
+                         .n = LOAD_TRANSFERS / LOAD_CLIENTS + (i < LOAD_TRANSFERS % LOAD_CLIENTS)};
+    assert_int_equal(pthread_create(&th[i], NULL, load_main, &w[i]), 0);
+  }
+  int created = 0, rejected = 0;
+  for (int i = 0; i < LOAD_CLIENTS; i++) {
+    pthread_join(th[i], NULL);
+    if (w[i].server_errors || w[i].other) {
+      fail_msg("client %d: %d 5xx, %d unexpected; first: %s", i, w[i].server_errors,
+               w[i].other, w[i].first_problem);
+    }
+    created += w[i].created;
+    rejected += w[i].rejected;
+  }
+  int64_t ms = time_mono_ms() - t0;
+  print_message("load: %d created, %d rejected (insufficient funds) in %lld ms: %.0f req/s "
+                "(sanitizer build)\n", created, rejected, (long long)ms,
+                ms > 0 ? 1000.0 * (created + rejected) / (double)ms : 0.0);
+  assert_int_equal(created + rejected, LOAD_TRANSFERS);
+  assert_int_equal(query_i64(f->conn, "SELECT SUM(balance) FROM accounts"), total);
+  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM accounts WHERE balance < 0"), 0);
+  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM transactions"), created);
+
+  wait_published(f);
+  size_t want = (size_t)created * 2 + 1;
+  seen_event *ev = calloc(want + 1, sizeof *ev);
+  assert_non_null(ev);
+  size_t n = consume_all(f, want, ev, f->conn);
+  assert_int_equal(n, want);
+  /* Exactly once by event id: sort the ids and look for neighbours that are equal. */
+  qsort(ev, n, sizeof *ev, by_event_id);
+  for (size_t i = 1; i < n; i++) {
+    if (strcmp(ev[i - 1].event_id, ev[i].event_id) == 0) fail_msg("event %s twice", ev[i].event_id);
+  }
+  /* No (type, transaction) twice; with the counts below, that is one of each per
+   * transaction (consume_all checked each one's transaction row exists). */
+  qsort(ev, n, sizeof *ev, by_type_txid);
+  for (size_t i = 1; i < n; i++) {
+    if (ev[i].txid[0] != '\0' && by_type_txid(&ev[i - 1], &ev[i]) == 0) {
+      fail_msg("%s for transaction %s twice", ev[i].type, ev[i].txid);
+    }
+  }
+  size_t tc = 0, bu = 0;
+  for (size_t i = 0; i < n; i++) {
+    tc += strcmp(ev[i].type, "wallet.v1.TransactionCreated") == 0;
+    bu += strcmp(ev[i].type, "wallet.v1.BalanceUpdated") == 0;
+  }
+  assert_int_equal(tc, created);
+  assert_int_equal(bu, created);
+  free(ev);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_health_and_metrics, setup, teardown),
@@ -557,6 +674,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
       cmocka_unit_test_setup_teardown(test_idempotency_key, setup, teardown),
       cmocka_unit_test_setup_teardown(test_events_reach_kafka_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_load_events_exactly_once, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
