@@ -20,19 +20,32 @@ wait_for() {
 # port_open HOST PORT: true when something accepts TCP connections there.
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
+# pid_running PID: true when PID is a live process. A zombie (state Z) is dead: our
+# children may wait to be reaped by a PID 1 that reaps slowly.
+pid_running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
+}
+
 # pid_alive PIDFILE: true when the pid in PIDFILE is a running process.
-pid_alive() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+pid_alive() { [[ -s $1 ]] && pid_running "$(cat "$1")"; }
 
 # stop_pidfile PIDFILE [TIMEOUT_S]: SIGTERM, wait, then SIGKILL; removes the file.
 stop_pidfile() {
   local f=$1 timeout=${2:-20} pid
   [[ -s $f ]] || return 0
   pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null
+  if pid_running "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + timeout))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null
+    while pid_running "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+    if pid_running "$pid"; then
+      log "pid $pid did not stop within ${timeout}s: killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
   fi
   rm -f "$f"
+  return 0
 }
