@@ -45,7 +45,8 @@ typedef struct transfer_result {
  * fills results[0..n). Returns how many transfers were newly applied (the caller then
  * wakes the outbox relay), or -1 when the transaction as a whole failed: fatal says why
  * (WALLET_UNAVAILABLE, WALLET_OUTCOME_UNKNOWN when the connection died during COMMIT,
- * WALLET_INTERNAL) and every result carries the same error. */
+ * WALLET_INTERNAL) and every result carries that error (except requests that already
+ * failed validation, which keep their own). */
 int transfers_apply(db_conn *conn, const wallet_topics *topics, const transfer_request *reqs,
                     transfer_result *results, size_t n, wallet_err *fatal);
 
