@@ -55,6 +55,12 @@ static int create_topics(rd_kafka_t *rk, const kafka_topic_spec *topics, size_t 
       snprintf(err, errlen, "kafka admin: topic %s: %s", topics[i].name, why);
       goto out;
     }
+    /* Our topics are the event log the read model is rebuilt from: a record deleted by
+     * time-based retention could never be replayed, so keep them all. */
+    if (rd_kafka_NewTopic_set_config(nt[i], "retention.ms", "-1") != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      snprintf(err, errlen, "kafka admin: topic %s: cannot set retention.ms", topics[i].name);
+      goto out;
+    }
   }
   opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   int budget = remaining_ms(deadline);

@@ -65,6 +65,41 @@ static int partition_count(const char *topic) {
   return n;
 }
 
+/* Topic config `name` of `topic` as the broker reports it, copied into out; -1 if absent. */
+static int topic_config(const char *topic, const char *name, char *out, size_t outlen) {
+  char err[512];
+  kafka_producer *p =
+      kafka_producer_new(test_kafka_brokers(), "test-cfg", NULL, NULL, NULL, err, sizeof err);
+  assert_non_null(p);
+  rd_kafka_t *rk = kafka_producer_handle(p);
+  rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+  rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+  rd_kafka_DescribeConfigs(rk, &res, 1, NULL, q);
+  rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 10000);
+  assert_non_null(ev);
+  assert_int_equal(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR);
+  const rd_kafka_DescribeConfigs_result_t *r = rd_kafka_event_DescribeConfigs_result(ev);
+  size_t nres = 0;
+  const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(r, &nres);
+  int rc = -1;
+  for (size_t i = 0; i < nres; i++) {
+    size_t ncfg = 0;
+    const rd_kafka_ConfigEntry_t **cfg = rd_kafka_ConfigResource_configs(rs[i], &ncfg);
+    for (size_t j = 0; j < ncfg; j++) {
+      const char *v = rd_kafka_ConfigEntry_value(cfg[j]);
+      if (strcmp(rd_kafka_ConfigEntry_name(cfg[j]), name) == 0 && v != NULL) {
+        snprintf(out, outlen, "%s", v);
+        rc = 0;
+      }
+    }
+  }
+  rd_kafka_event_destroy(ev);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_ConfigResource_destroy(res);
+  kafka_producer_destroy(p);
+  return rc;
+}
+
 /* Produces n records "v<i>" with key "k<i>" and waits for every delivery. */
 static void produce_n(const char *topic, int n) {
   char err[512];
@@ -125,6 +160,11 @@ static void test_ensure_topics_idempotent(void **state) {
   assert_int_equal(kafka_ensure_topics(test_kafka_brokers(), &spec, 1, 10000, err, sizeof err),
                    0);
   assert_int_equal(partition_count(name), 3);
+
+  /* Records are kept forever: the read model is rebuilt by replaying the topic. */
+  char retention[32] = "";
+  assert_int_equal(topic_config(name, "retention.ms", retention, sizeof retention), 0);
+  assert_string_equal(retention, "-1");
 
   /* An existing topic is left alone, whatever the spec now says. */
   spec.partitions = 5;
