@@ -427,20 +427,22 @@ static enum MHD_Result serve_proto(http_call *call) {
     ret = respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
     goto out;
   }
-  for (size_t i = 0; i < call->match.n; i++) {
-    const http_route_param *p = &call->match.params[i];
-    char perr[PBJSON_ERR_MAX];
-    if (pbjson_set_field(req, p->name, p->value, perr, sizeof perr) != 0) {
-      snprintf(err, sizeof err, "path parameter %s: %s", p->name, perr);
-      ret = respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
-      goto out;
-    }
-  }
   const char *q = strchr(call->uri, '?');
   if (q != NULL) {
     q++;
     query_ctx ctx = {.msg = req};
     if (http_route_query_each(q, strcspn(q, "#"), set_query_field, &ctx, err, sizeof err) != 0) {
+      ret = respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
+      goto out;
+    }
+  }
+  /* Path parameters last: they name the resource the route matched, so a query parameter
+   * of the same field (?account_id=...) must not replace them, as in grpc-gateway. */
+  for (size_t i = 0; i < call->match.n; i++) {
+    const http_route_param *p = &call->match.params[i];
+    char perr[PBJSON_ERR_MAX];
+    if (pbjson_set_field(req, p->name, p->value, perr, sizeof perr) != 0) {
+      snprintf(err, sizeof err, "path parameter %s: %s", p->name, perr);
       ret = respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
       goto out;
     }

@@ -412,6 +412,26 @@ static void test_query_params(void **state) {
   resp_free(&r);
 }
 
+/* A path parameter names the resource: a query parameter of the same field must not
+ * replace it (grpc-gateway leaves path fields out of the query), or
+ * GET /balances/a?account_id=b would answer for b under a's route. */
+static void test_query_cannot_override_path_param(void **state) {
+  resp r;
+  assert_int_equal(http_req(port_of(state), "GET", "/balances/p1?account_id=other&min_version=2",
+                            NULL, NULL, &r),
+                   0);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(json_str(&r, "account_id"), "p1");
+  assert_string_equal(json_str(&r, "version"), "2");
+  resp_free(&r);
+
+  assert_int_equal(
+      http_req(port_of(state), "GET", "/balances/p1?accountId=other", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(json_str(&r, "account_id"), "p1");
+  resp_free(&r);
+}
+
 static void test_post_created_and_status_override(void **state) {
   resp r;
   char h[64];
@@ -839,6 +859,7 @@ int main(void) {
       cmocka_unit_test(test_get_with_path_param),
       cmocka_unit_test(test_percent_encoded_path_param),
       cmocka_unit_test(test_query_params),
+      cmocka_unit_test(test_query_cannot_override_path_param),
       cmocka_unit_test(test_post_created_and_status_override),
       cmocka_unit_test(test_empty_body_is_empty_message),
       cmocka_unit_test(test_content_type),
