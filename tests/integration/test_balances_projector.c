@@ -770,7 +770,9 @@ static void test_dlq_outage_blocks_commit(void **state) {
   projector *p = projector_start(&pc, err, sizeof err);
   if (p == NULL) fail_msg("projector_start: %s", err);
   wait_status(p, true, false);
-  expect_row(&e, a, 10, 2); /* applied: the DB commit comes before the DLQ wait */
+  /* The batch holding the poison record cannot finish: nothing dead-lettered, no batch
+   * completed, so no offset committed. (Whether the good record shares that batch, and is
+   * already applied, depends on poll timing: not asserted here.) */
   projector_status st;
   projector_get_status(p, &st);
   assert_int_equal(st.batches, 0);
@@ -782,9 +784,10 @@ static void test_dlq_outage_blocks_commit(void **state) {
   }
   wait_handled(p, 2);
   wait_status(p, true, true);
+  expect_row(&e, a, 10, 2);
   projector_get_status(p, &st);
   assert_int_equal(st.dead_lettered, 1);
-  assert_int_equal(st.batches, 1);
+  assert_true(st.batches >= 1);
   projector_stop(p);
   env_teardown(&e);
 }
