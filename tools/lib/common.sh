@@ -2,7 +2,7 @@
 # Paths: ROOT (the checkout), WALLET_CACHE (downloads kept across runs).
 
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-WALLET_CACHE=${WALLET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wallet-eda}
+WALLET_CACHE=${WALLET_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/wallet-eda}
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -15,7 +15,15 @@ deps_install() { # deps_install LIST...
   log "installing Debian packages: ${missing[*]}"
   local sudo=; [[ $(id -u) -eq 0 ]] || sudo=sudo
   $sudo apt-get update -qq
-  # Installing mariadb-server must not start a system-wide server: we run our own.
-  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+  # Installing mariadb-server must not start a system-wide server (it would hold port
+  # 3306): we run our own. A policy-rc.d that says 101 forbids service starts during the
+  # install, as Debian's container images do; ours is removed again afterwards.
+  local policy=/usr/sbin/policy-rc.d ours=0 rc=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod 755 "$policy" && ours=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null || rc=$?
+  ((ours)) && $sudo rm -f "$policy"
+  return $rc
 }
