@@ -428,6 +428,14 @@ static enum MHD_Result serve_proto(http_call *call) {
     goto out;
   }
   const char *q = strchr(call->uri, '?');
+  if (q != NULL && method_has_body(call->method) && strcspn(q + 1, "#") > 0) {
+    /* The body carries the whole request (grpc-gateway's body "*"): a query parameter
+     * would silently override what the body says, e.g. POST /transactions?amount=999. */
+    snprintf(err, sizeof err, "query parameters are not accepted on %s: send every field "
+             "in the JSON body", call->method);
+    ret = respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
+    goto out;
+  }
   if (q != NULL) {
     q++;
     query_ctx ctx = {.msg = req};

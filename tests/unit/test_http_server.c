@@ -432,6 +432,23 @@ static void test_query_cannot_override_path_param(void **state) {
   resp_free(&r);
 }
 
+static void test_query_refused_on_body_methods(void **state) {
+  resp r;
+  const char *body = "{\"account_id_from\":\"a\",\"account_id_to\":\"b\",\"amount\":1}";
+  assert_int_equal(http_req(port_of(state), "POST", "/transactions?amount=999",
+                            "application/json", body, &r),
+                   0);
+  assert_int_equal(r.status, 400);
+  assert_non_null(strstr(json_str(&r, "message"), "query parameters are not accepted on POST"));
+  resp_free(&r);
+  /* A bare '?' carries no parameter: accepted. */
+  assert_int_equal(
+      http_req(port_of(state), "POST", "/transactions?", "application/json", body, &r), 0);
+  assert_int_equal(r.status, 201);
+  assert_string_equal(json_str(&r, "amount"), "1");
+  resp_free(&r);
+}
+
 static void test_post_created_and_status_override(void **state) {
   resp r;
   char h[64];
@@ -860,6 +877,7 @@ int main(void) {
       cmocka_unit_test(test_percent_encoded_path_param),
       cmocka_unit_test(test_query_params),
       cmocka_unit_test(test_query_cannot_override_path_param),
+      cmocka_unit_test(test_query_refused_on_body_methods),
       cmocka_unit_test(test_post_created_and_status_override),
       cmocka_unit_test(test_empty_body_is_empty_message),
       cmocka_unit_test(test_content_type),
