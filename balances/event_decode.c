@@ -41,6 +41,15 @@ static int ed_update(rm_update *u, const char *id, const char *id_field, int64_t
   return 0;
 }
 
+/* The event's own ids are not stored, but an event without them breaks the contract
+ * (events.proto: UUIDs) and could never be traced or deduplicated: a dead letter. */
+static int ed_id(const char *id, const char *field, char *reason, size_t len) {
+  char norm[UUID_STR_LEN];
+  if (id == NULL || *id == '\0') return ed_fail(reason, len, "%s: missing", field);
+  if (!uuid_normalize(id, norm)) return ed_fail(reason, len, "%s: not a UUID", field);
+  return 0;
+}
+
 /* occurred_at becomes updated_at, so a replay writes the same rows as the live run. */
 static int ed_time(const Google__Protobuf__Timestamp *ts, int64_t *us, char *reason,
                    size_t len) {
@@ -69,6 +78,10 @@ static int ed_balance_updated(const Wallet__V1__BalanceUpdated *ev, rm_update ou
   if (strcmp(out[0].account_id, out[1].account_id) == 0) {
     return ed_fail(reason, len, "account_id_from equals account_id_to");
   }
+  if (ed_id(ev->event_id, "event_id", reason, len) != 0 ||
+      ed_id(ev->transaction_id, "transaction_id", reason, len) != 0) {
+    return -1;
+  }
   *nout = 2;
   return 0;
 }
@@ -78,7 +91,8 @@ static int ed_account_created(const Wallet__V1__AccountCreated *ev, rm_update ou
   int64_t at = 0;
   if (ed_time(ev->occurred_at, &at, reason, len) != 0) return -1;
   if (ed_update(&out[0], ev->account_id, "account_id", ev->balance, "balance", ev->version,
-                "version", at, reason, len) != 0) {
+                "version", at, reason, len) != 0 ||
+      ed_id(ev->event_id, "event_id", reason, len) != 0) {
     return -1;
   }
   *nout = 1;
