@@ -59,3 +59,42 @@ int events_transfer_done(db_conn *conn, const wallet_topics *topics, const event
   return outbox_insert(conn, topics->balances, t->account_id_from, &bu.base, bu_id,
                        t->occurred_us, e);
 }
+
+int events_transfer_rows(const wallet_topics *topics, const events_transfer *t,
+                         outbox_row out[2], db_error *e) {
+  Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+  time_to_timestamp(t->occurred_us, &ts);
+
+  char tc_id[UUID_STR_LEN];
+  uuid_v7(tc_id);
+  Wallet__V1__TransactionCreated tc = WALLET__V1__TRANSACTION_CREATED__INIT;
+  tc.event_id = tc_id;
+  tc.occurred_at = &ts;
+  tc.transaction_id = (char *)t->transaction_id;
+  tc.account_id_from = (char *)t->account_id_from;
+  tc.account_id_to = (char *)t->account_id_to;
+  tc.amount = t->amount;
+  if (outbox_row_pack(&out[0], topics->transactions, t->account_id_from, &tc.base, tc_id,
+                      t->occurred_us, e) != 0) {
+    return -1;
+  }
+
+  char bu_id[UUID_STR_LEN];
+  uuid_v7(bu_id);
+  Wallet__V1__BalanceUpdated bu = WALLET__V1__BALANCE_UPDATED__INIT;
+  bu.event_id = bu_id;
+  bu.occurred_at = &ts;
+  bu.transaction_id = (char *)t->transaction_id;
+  bu.account_id_from = (char *)t->account_id_from;
+  bu.account_id_to = (char *)t->account_id_to;
+  bu.balance_account_id_from = t->balance_from;
+  bu.balance_account_id_to = t->balance_to;
+  bu.version_account_id_from = t->version_from;
+  bu.version_account_id_to = t->version_to;
+  if (outbox_row_pack(&out[1], topics->balances, t->account_id_from, &bu.base, bu_id,
+                      t->occurred_us, e) != 0) {
+    outbox_row_free(&out[0]);
+    return -1;
+  }
+  return 0;
+}

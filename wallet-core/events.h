@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "outbox.h"
 
 /* Topic names, configurable so tests can use unique ones. */
 typedef struct wallet_topics {
@@ -38,5 +39,11 @@ int events_account_created(db_conn *conn, const wallet_topics *topics, const cha
  * travel under the debtor's key; the read model orders them by version.) */
 int events_transfer_done(db_conn *conn, const wallet_topics *topics, const events_transfer *t,
                          db_error *e);
+
+/* The same two events as events_transfer_done, packed into out[0] (TransactionCreated)
+ * and out[1] (BalanceUpdated) for a batched outbox_insert_rows. Strings of t are
+ * borrowed by the rows. 0, or -1 with e filled (nothing left to free). */
+int events_transfer_rows(const wallet_topics *topics, const events_transfer *t,
+                         outbox_row out[2], db_error *e);
 
 #endif

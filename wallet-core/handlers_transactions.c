@@ -1,7 +1,7 @@
 /* handlers_transactions: POST /transactions (with Idempotency-Key), GET /transactions/{id}. */
 #include "app.h"
 #include "handlers.h"
-#include "metrics.h"
+#include "transfer_batcher.h"
 #include "transfers.h"
 #include "validate.h"
 #include "wallet/v1/wallet_core.pb-c.h"
@@ -42,19 +42,18 @@ rpc_code handlers_create_transaction(http_call *call, const ProtobufCMessage *re
       validate_amount(rq.amount, &e) != WALLET_OK) {
     return wallet_err_to_rpc(&e, st);
   }
-  db_conn *conn = handlers_acquire(call, st);
-  if (conn == NULL) return st->code;
   transfer_result res;
-  wallet_err fatal;
-  int applied = transfers_apply(conn, &app->topics, &rq, &res, 1, &fatal);
-  handlers_release(call, conn);
-  if (applied > 0) {
-    outbox_relay_notify(app->relay);
-    static metric *committed;
-    if (committed == NULL) {
-      committed = metrics_counter("transfers_committed_total", "Transfers committed", NULL);
-    }
-    metrics_add(committed, applied);
+  if (app->batcher != NULL) {
+    /* Answered after its group's COMMIT (the batcher wakes the relay and counts). */
+    transfer_batcher_submit(app->batcher, &rq, &res);
+  } else {
+    db_conn *conn = handlers_acquire(call, st);
+    if (conn == NULL) return st->code;
+    wallet_err fatal;
+    int applied = transfers_apply(conn, &app->topics, &rq, &res, 1, &fatal);
+    handlers_release(call, conn);
+    if (applied > 0) outbox_relay_notify(app->relay);
+    transfer_batcher_count(&res, 1);
   }
   if (res.err.rc != WALLET_OK) return wallet_err_to_rpc(&res.err, st);
   if (res.replayed) http_call_set_status(call, 200);

@@ -35,7 +35,11 @@ static const char usage[] =
     "  TOPIC_TRANSACTIONS topic of TransactionCreated (transactions)\n"
     "  TOPIC_BALANCES     topic of BalanceUpdated and AccountCreated (balances)\n"
     "  MIGRATIONS_DIR     SQL migrations              (./migrations/wallet-core)\n"
-    "  LOG_LEVEL          debug|info|warn|error       (info)\n";
+    "  LOG_LEVEL          debug|info|warn|error       (info)\n"
+    "  TRANSFER_BATCH_THREADS  threads committing transfers in groups (2)\n"
+    "  TRANSFER_BATCH_MAX      transfers per DB transaction at most   (256)\n"
+    "  TRANSFER_QUEUE_MAX      queued transfers before 503            (8192)\n"
+    "  TRANSFER_WAIT_MS        a request's wait for its group, then 503 (10000)\n";
 
 static volatile sig_atomic_t stop_requested;
 
@@ -53,6 +57,7 @@ typedef struct settings {
   int64_t partitions, replication;
   const char *topic_transactions, *topic_balances;
   const char *migrations_dir;
+  int64_t batch_threads, batch_max, queue_max, wait_ms;
 } settings;
 
 static int settings_load(settings *s, char *err, size_t errlen) {
@@ -75,6 +80,19 @@ static int settings_load(settings *s, char *err, size_t errlen) {
   s->topic_transactions = config_str("TOPIC_TRANSACTIONS", "transactions");
   s->topic_balances = config_str("TOPIC_BALANCES", "balances");
   s->migrations_dir = config_str("MIGRATIONS_DIR", "./migrations/wallet-core");
+  if (config_int("TRANSFER_BATCH_THREADS", 2, 1, 64, &s->batch_threads, err, errlen) != 0) {
+    return -1;
+  }
+  if (config_int("TRANSFER_BATCH_MAX", 256, 1, 256, &s->batch_max, err, errlen) != 0) return -1;
+  if (config_int("TRANSFER_QUEUE_MAX", 8192, 1, 1000000, &s->queue_max, err, errlen) != 0) {
+    return -1;
+  }
+  if (config_int("TRANSFER_WAIT_MS", 10000, 1, 600000, &s->wait_ms, err, errlen) != 0) return -1;
+  if (s->batch_threads >= s->pool_size) {
+    snprintf(err, errlen, "TRANSFER_BATCH_THREADS (%lld) must be below DB_POOL_SIZE (%lld)",
+             (long long)s->batch_threads, (long long)s->pool_size);
+    return -1;
+  }
   return 0;
 }
 
@@ -154,6 +172,7 @@ int main(int argc, char **argv) {
   db_pool *pool = NULL;
   outbox_relay *relay = NULL;
   http_server *srv = NULL;
+  transfer_batcher *batcher = NULL;
   pthread_t topics_thread;
   int topics_started = 0;
   topics_job job = {.s = &s};
@@ -174,10 +193,26 @@ int main(int argc, char **argv) {
     goto out;
   }
 
+  transfer_batcher_config bc = {
+      .pool = pool,
+      .topics = {s.topic_transactions, s.topic_balances},
+      .relay = relay,
+      .threads = (int)s.batch_threads,
+      .max_batch = (int)s.batch_max,
+      .queue_max = (int)s.queue_max,
+      .wait_ms = (int)s.wait_ms,
+  };
+  batcher = transfer_batcher_start(&bc, err, sizeof err);
+  if (batcher == NULL) {
+    log_error("transfer batcher: %s", err);
+    goto out;
+  }
+
   wallet_app app = {
       .pool = pool,
       .relay = relay,
       .topics = {s.topic_transactions, s.topic_balances},
+      .batcher = batcher,
   };
   http_server_config hc = {
       .bind_address = s.http_addr,
@@ -196,9 +231,11 @@ int main(int argc, char **argv) {
   exit_code = 0;
 
 out:
-  /* Order: no new requests, then drain the relay (and its producer), then the pool. */
+  /* Order: no new requests, then answer every queued transfer, then drain the relay (and
+   * its producer), then the pool. */
   http_server_stop(srv);
   stop_requested = 1;
+  transfer_batcher_stop(batcher);
   outbox_relay_stop(relay);
   if (topics_started) pthread_join(topics_thread, NULL);
   db_pool_free(pool);

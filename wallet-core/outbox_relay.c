@@ -14,15 +14,15 @@
 #include "kafka_producer.h"
 #include "log.h"
 #include "metrics.h"
+#include "sqlbatch.h"
 #include "timeutil.h"
 
-#define DEFAULT_BATCH 500
+#define DEFAULT_BATCH 1000
 #define DEFAULT_IDLE_WAIT_MS 200
 #define STANDBY_RETRY_MS 1000
 #define ACQUIRE_TIMEOUT_MS 2000
 #define MARK_EVERY_MS 1000     /* while Kafka is slow, record what is delivered this often */
 #define METRICS_EVERY_MS 1000  /* the pending count is a COUNT(*): not on every pass */
-#define MARK_SLOTS 64          /* ids per UPDATE: one cached statement, padded */
 #define EVENT_SOURCE "wallet-core"
 
 typedef enum { SLOT_FREE, SLOT_SENT, SLOT_DELIVERED, SLOT_FAILED } slot_state;
@@ -43,6 +43,7 @@ struct outbox_relay {
   int idle_wait_ms;
 
   slot *slots; /* batch entries; lives until the producer is destroyed */
+  int64_t *mark_ids; /* scratch of relay_mark, batch entries */
   size_t nslots;
 
   pthread_t thread;
@@ -136,35 +137,40 @@ static void relay_metrics(outbox_relay *r) {
   db_rows_free(rows);
 }
 
-/* Sets published_at on every delivered, not yet marked slot. 0, or -1 on a DB error. */
+/* Sets published_at on every delivered, not yet marked slot: one UPDATE per pass, its IN
+ * list padded to a fixed set of sizes (sqlbatch_in_slots) so few statements get cached.
+ * 0, or -1 on a DB error. */
 static int relay_mark(outbox_relay *r) {
-  int64_t ids[MARK_SLOTS];
   size_t k = 0;
-  char sql[80 + 2 * MARK_SLOTS];
-  char *q = sql + sprintf(sql, "UPDATE outbox SET published_at = UTC_TIMESTAMP(6) WHERE id IN (");
-  for (int i = 0; i < MARK_SLOTS; i++) q += sprintf(q, i ? ",?" : "?");
-  strcpy(q, ")");
-  for (size_t i = 0; i <= r->nslots; i++) {
-    if (i < r->nslots) {
-      slot *s = &r->slots[i];
-      if (s->marked || atomic_load(&s->state) != SLOT_DELIVERED) continue;
-      ids[k++] = s->id;
-      s->marked = 1;
-    }
-    if (k == MARK_SLOTS || (i == r->nslots && k > 0)) {
-      db_param p[MARK_SLOTS];
-      for (size_t j = 0; j < MARK_SLOTS; j++) p[j] = DB_P_I64(ids[j < k ? j : k - 1]);
-      db_error e;
-      if (db_exec(r->conn, sql, p, MARK_SLOTS, NULL, &e) != 0) {
-        log_warn("outbox relay: marking %zu rows published failed: %s", k, e.message);
-        return -1;
-      }
-      atomic_fetch_add(&r->published, k);
-      metrics_add(r->m_published, (int64_t)k);
-      k = 0;
-    }
+  for (size_t i = 0; i < r->nslots; i++) {
+    slot *s = &r->slots[i];
+    if (s->marked || atomic_load(&s->state) != SLOT_DELIVERED) continue;
+    r->mark_ids[k++] = s->id;
+    s->marked = 1;
   }
-  return 0;
+  if (k == 0) return 0;
+  size_t slots = sqlbatch_in_slots(k);
+  char *sql = sqlbatch_in_sql("UPDATE outbox SET published_at = UTC_TIMESTAMP(6) WHERE id IN (",
+                              slots, ")");
+  db_param *p = calloc(slots, sizeof *p);
+  int rc = -1;
+  if (sql == NULL || p == NULL) {
+    log_warn("outbox relay: out of memory marking %zu rows published", k);
+    goto out;
+  }
+  for (size_t j = 0; j < slots; j++) p[j] = DB_P_I64(r->mark_ids[j < k ? j : k - 1]);
+  db_error e;
+  if (db_exec(r->conn, sql, p, slots, NULL, &e) != 0) {
+    log_warn("outbox relay: marking %zu rows published failed: %s", k, e.message);
+    goto out;
+  }
+  atomic_fetch_add(&r->published, k);
+  metrics_add(r->m_published, (int64_t)k);
+  rc = 0;
+out:
+  free(p);
+  free(sql);
+  return rc;
 }
 
 static size_t relay_unreported(outbox_relay *r) {
@@ -301,7 +307,8 @@ outbox_relay *outbox_relay_start(const outbox_relay_config *cfg, char *err, size
              cfg->db.database ? cfg->db.database : "");
   }
   r->slots = calloc((size_t)r->batch, sizeof *r->slots);
-  if (r->slots == NULL) {
+  r->mark_ids = calloc((size_t)r->batch, sizeof *r->mark_ids);
+  if (r->slots == NULL || r->mark_ids == NULL) {
     snprintf(err, errlen, "outbox relay: out of memory");
     goto fail;
   }
@@ -353,6 +360,7 @@ void outbox_relay_stop(outbox_relay *r) {
   if (r->conn != NULL) db_pool_release(r->pool, r->conn);
   db_pool_free(r->pool);
   free(r->slots);
+  free(r->mark_ids);
   pthread_cond_destroy(&r->cv);
   pthread_mutex_destroy(&r->mu);
   free(r);

@@ -23,7 +23,7 @@ typedef struct outbox_relay_config {
   const char *brokers;              /* "host:port[,...]" */
   const char *const *producer_conf; /* NULL or NULL-terminated librdkafka key, value pairs */
   const char *lock_name;            /* NULL: "wallet_outbox_relay:<database>" */
-  int batch_size;                   /* rows per pass; 0 means 500 */
+  int batch_size;                   /* rows per pass; 0 means 1000 */
   int idle_wait_ms;                 /* wait between passes when idle; 0 means 200 */
 } outbox_relay_config;
 

@@ -9,6 +9,7 @@
 #include "dbtime.h"
 #include "idempotency.h"
 #include "log.h"
+#include "sqlbatch.h"
 #include "timeutil.h"
 #include "validate.h"
 
@@ -38,6 +39,7 @@ typedef struct item {
 
 typedef struct acct {
   char id[UUID_STR_LEN];
+  char client_id[UUID_STR_LEN];
   int64_t balance;
   int64_t version;
   int touched;
@@ -50,6 +52,8 @@ typedef struct apply_ctx {
   item *items;
   size_t n;
   acct *accts; /* sorted by id; capacity 2n */
+  size_t *keyidx; /* scratch item/account indexes; capacity 2n */
+  size_t *uniq;   /* first item of each distinct key; capacity n */
   size_t naccts;
   int64_t now_us;
   int attempts;
@@ -95,31 +99,9 @@ static int tx_load(db_conn *conn, const char *id, int locking, transaction_row *
   return found;
 }
 
-/* Bucketed IN-list sizes keep the number of distinct statement texts (each one prepared
- * and cached per connection) small: 2, 4, 8, ... padded by repeating the last id. */
-static size_t in_bucket(size_t k) {
-  size_t b = 2;
-  while (b < k) b *= 2;
-  return b;
-}
-
-static char *lock_sql(size_t slots) {
-  static const char head[] = "SELECT id, balance, version FROM accounts WHERE id IN (";
-  static const char tail[] = ") ORDER BY id FOR UPDATE";
-  size_t len = sizeof head + 2 * slots + sizeof tail;
-  char *sql = malloc(len);
-  if (sql == NULL) return NULL;
-  char *p = sql + sprintf(sql, "%s", head);
-  for (size_t i = 0; i < slots; i++) {
-    if (i > 0) *p++ = ',';
-    *p++ = '?';
-  }
-  strcpy(p, tail);
-  return sql;
-}
-
 /* Locks every account the pending items touch, in id order, and loads them into c->accts.
- * Ids that do not exist are simply absent. */
+ * Ids that do not exist are simply absent. The IN list is padded to a fixed set of sizes
+ * (sqlbatch_in_slots) by repeating the last id, so few statement texts get prepared. */
 static int lock_accounts(db_conn *conn, apply_ctx *c, db_error *e) {
   c->naccts = 0;
   for (size_t i = 0; i < c->n; i++) {
@@ -133,8 +115,9 @@ static int lock_accounts(db_conn *conn, apply_ctx *c, db_error *e) {
   for (size_t i = 0; i < c->naccts; i++) {
     if (u == 0 || strcmp(c->accts[u - 1].id, c->accts[i].id) != 0) c->accts[u++] = c->accts[i];
   }
-  size_t slots = in_bucket(u);
-  char *sql = lock_sql(slots);
+  size_t slots = sqlbatch_in_slots(u);
+  char *sql = sqlbatch_in_sql("SELECT id, client_id, balance, version FROM accounts WHERE id IN (",
+                              slots, ") ORDER BY id FOR UPDATE");
   db_param *params = calloc(slots, sizeof *params);
   db_rows *r = NULL;
   int rc = -1;
@@ -152,8 +135,9 @@ static int lock_accounts(db_conn *conn, apply_ctx *c, db_error *e) {
   for (size_t row = 0; row < db_rows_count(r); row++) {
     acct *a = &c->accts[found++];
     snprintf(a->id, sizeof a->id, "%s", db_rows_str(r, row, 0, NULL));
-    a->balance = db_rows_i64(r, row, 1);
-    a->version = db_rows_i64(r, row, 2);
+    snprintf(a->client_id, sizeof a->client_id, "%s", db_rows_str(r, row, 1, NULL));
+    a->balance = db_rows_i64(r, row, 2);
+    a->version = db_rows_i64(r, row, 3);
     a->touched = 0;
   }
   c->naccts = found;
@@ -214,82 +198,243 @@ static void apply_in_memory(apply_ctx *c) {
   }
 }
 
-/* Claims each item's Idempotency-Key; items whose key was used before are answered here
- * and take no further part. */
-static int claim_keys(db_conn *conn, apply_ctx *c, db_error *e) {
-  for (size_t i = 0; i < c->n; i++) {
-    item *it = &c->items[i];
-    const char *key = c->reqs[i].idempotency_key;
-    if (it->state != ITEM_PENDING || key == NULL) continue;
-    char existing[UUID_STR_LEN];
-    int same = 0;
-    int rc = idempotency_claim(conn, key, it->fingerprint, it->txid, c->now_us, existing,
-                               &same, e);
-    if (rc < 0) return -1;
-    if (rc == IDEMPOTENCY_CLAIMED) {
-      it->claimed = 1;
-      continue;
-    }
-    transfer_result *res = &c->results[i];
-    if (!same) {
-      wallet_err_set(&res->err, WALLET_IDEMPOTENCY_MISMATCH,
-                     "Idempotency-Key reused with a different request");
-      it->state = ITEM_DONE;
-      continue;
-    }
-    /* Same key and body earlier in this very list: answer as that item is answered. */
-    size_t j = 0;
-    while (j < i && strcmp(c->items[j].txid, existing) != 0) j++;
-    if (j < i) {
-      it->state = ITEM_DUP;
-      it->dup_of = j;
-      continue;
-    }
-    int found = tx_load(conn, existing, 1, &res->tx, e);
-    if (found < 0) return -1;
-    if (!found) {
-      wallet_err_set(&res->err, WALLET_INTERNAL,
-                     "Idempotency-Key points at transaction %s, which does not exist",
-                     existing);
-    } else {
-      res->err.rc = WALLET_OK;
-      res->replayed = 1;
-    }
-    it->state = ITEM_DONE;
+static const char *item_key(const apply_ctx *c, size_t i) { return c->reqs[i].idempotency_key; }
+
+/* Orders item indexes by key, then by position (the first of equal keys claims it). */
+static int key_order(const void *a, const void *b, void *arg) {
+  const apply_ctx *c = arg;
+  size_t i = *(const size_t *)a, j = *(const size_t *)b;
+  int d = strcmp(item_key(c, i), item_key(c, j));
+  if (d != 0) return d;
+  return i < j ? -1 : i > j;
+}
+
+typedef struct key_rows {
+  const apply_ctx *c;
+  const size_t *idx; /* item index per row */
+  const char *when;
+} key_rows;
+
+static void fill_key(const void *ctx, size_t row, db_param *p) {
+  const key_rows *k = ctx;
+  size_t i = k->idx[row];
+  p[0] = DB_P_STR(item_key(k->c, i));
+  p[1] = DB_P_STR(k->c->items[i].fingerprint);
+  p[2] = DB_P_STR(k->c->items[i].txid);
+  p[3] = DB_P_STR(k->when);
+}
+
+/* The row of key in r (ordered by idem_key, ascii_bin = byte order), or -1. */
+static long key_row(const db_rows *r, const char *key) {
+  size_t lo = 0, hi = db_rows_count(r);
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int d = strcmp(db_rows_str(r, mid, 0, NULL), key);
+    if (d == 0) return (long)mid;
+    if (d < 0) lo = mid + 1;
+    else hi = mid;
   }
+  return -1;
+}
+
+/* What an item learns about its key: claimed, or someone's (maybe an earlier item's). */
+static int settle_key(db_conn *conn, apply_ctx *c, size_t i, const char *existing, int same,
+                      db_error *e) {
+  item *it = &c->items[i];
+  transfer_result *res = &c->results[i];
+  if (strcmp(existing, it->txid) == 0) {
+    it->claimed = 1;
+    return 0;
+  }
+  if (!same) {
+    wallet_err_set(&res->err, WALLET_IDEMPOTENCY_MISMATCH,
+                   "Idempotency-Key reused with a different request");
+    it->state = ITEM_DONE;
+    return 0;
+  }
+  /* Same key and body earlier in this very list: answer as that item is answered. */
+  size_t j = 0;
+  while (j < i && strcmp(c->items[j].txid, existing) != 0) j++;
+  if (j < i) {
+    it->state = ITEM_DUP;
+    it->dup_of = j;
+    return 0;
+  }
+  int found = tx_load(conn, existing, 1, &res->tx, e);
+  if (found < 0) return -1;
+  if (!found) {
+    wallet_err_set(&res->err, WALLET_INTERNAL,
+                   "Idempotency-Key points at transaction %s, which does not exist", existing);
+  } else {
+    res->err.rc = WALLET_OK;
+    res->replayed = 1;
+  }
+  it->state = ITEM_DONE;
   return 0;
 }
 
+/* Claims the pending items' Idempotency-Keys with one multi-row INSERT IGNORE (in key
+ * order, so concurrent batches take key locks in one order), then reads every key back
+ * with one locking SELECT: a row holding our transaction id is our claim; any other row
+ * was committed before (a duplicate waits for its owner to commit or roll back), so its
+ * item is a replay, a mismatch or a copy of an earlier item of this list. */
+static int claim_keys(db_conn *conn, apply_ctx *c, db_error *e) {
+  size_t nk = 0;
+  for (size_t i = 0; i < c->n; i++) {
+    if (c->items[i].state == ITEM_PENDING && item_key(c, i) != NULL) c->keyidx[nk++] = i;
+  }
+  if (nk == 0) return 0;
+  qsort_r(c->keyidx, nk, sizeof *c->keyidx, key_order, c);
+  size_t nu = 0; /* first item of each distinct key, in key order */
+  for (size_t k = 0; k < nk; k++) {
+    if (nu == 0 || strcmp(item_key(c, c->uniq[nu - 1]), item_key(c, c->keyidx[k])) != 0) {
+      c->uniq[nu++] = c->keyidx[k];
+    }
+  }
+  char when[DBTIME_LEN];
+  dbtime_format(c->now_us, when);
+  key_rows kr = {c, c->uniq, when};
+  if (sqlbatch_insert(conn,
+                      "INSERT IGNORE INTO idempotency_keys (idem_key, request_fingerprint, "
+                      "transaction_id, created_at) VALUES ",
+                      "(?,?,?,?)", 4, "", nu, fill_key, &kr, e) != 0) {
+    return -1;
+  }
+  size_t slots = sqlbatch_in_slots(nu);
+  char *sql = sqlbatch_in_sql("SELECT idem_key, request_fingerprint, transaction_id FROM "
+                              "idempotency_keys WHERE idem_key IN (",
+                              slots, ") ORDER BY idem_key LOCK IN SHARE MODE");
+  db_param *params = calloc(slots, sizeof *params);
+  db_rows *r = NULL;
+  int rc = -1;
+  if (sql == NULL || params == NULL) {
+    e->code = 2008;
+    snprintf(e->message, sizeof e->message, "out of memory claiming keys");
+    goto out;
+  }
+  for (size_t k = 0; k < slots; k++) params[k] = DB_P_STR(item_key(c, c->uniq[k < nu ? k : nu - 1]));
+  if (db_query(conn, sql, params, slots, &r, e) != 0) goto out;
+  /* In list order, so an item's earlier twin is settled before it. */
+  for (size_t i = 0; i < c->n; i++) {
+    item *it = &c->items[i];
+    if (it->state != ITEM_PENDING || item_key(c, i) == NULL) continue;
+    long row = key_row(r, item_key(c, i));
+    char existing[UUID_STR_LEN];
+    int same = 0;
+    if (row < 0) {
+      /* Not there although INSERT IGNORE ran: claim it the slow, careful way. */
+      int claim = idempotency_claim(conn, item_key(c, i), it->fingerprint, it->txid, c->now_us,
+                                    existing, &same, e);
+      if (claim < 0) goto out;
+      if (claim == IDEMPOTENCY_CLAIMED) snprintf(existing, sizeof existing, "%s", it->txid);
+    } else {
+      same = strcmp(db_rows_str(r, (size_t)row, 1, NULL), it->fingerprint) == 0;
+      snprintf(existing, sizeof existing, "%s", db_rows_str(r, (size_t)row, 2, NULL));
+    }
+    if (settle_key(conn, c, i, existing, same, e) != 0) goto out;
+  }
+  rc = 0;
+out:
+  db_rows_free(r);
+  free(params);
+  free(sql);
+  return rc;
+}
+
+typedef struct write_rows {
+  const apply_ctx *c;
+  const size_t *idx;
+  const char *when;
+} write_rows;
+
+static void fill_account(const void *ctx, size_t row, db_param *p) {
+  const write_rows *w = ctx;
+  const acct *a = &w->c->accts[w->idx[row]];
+  p[0] = DB_P_STR(a->id);
+  p[1] = DB_P_STR(a->client_id);
+  p[2] = DB_P_I64(a->balance);
+  p[3] = DB_P_I64(a->version);
+  p[4] = DB_P_STR(w->when); /* created_at: never used, the row exists and is locked */
+  p[5] = DB_P_STR(w->when);
+}
+
+static void fill_tx(const void *ctx, size_t row, db_param *p) {
+  const write_rows *w = ctx;
+  const transaction_row *t = &w->c->results[w->idx[row]].tx;
+  p[0] = DB_P_STR(t->id);
+  p[1] = DB_P_STR(t->account_id_from);
+  p[2] = DB_P_STR(t->account_id_to);
+  p[3] = DB_P_I64(t->amount);
+  p[4] = DB_P_I64(t->balance_from);
+  p[5] = DB_P_I64(t->balance_to);
+  p[6] = DB_P_I64(t->version_from);
+  p[7] = DB_P_I64(t->version_to);
+  p[8] = DB_P_STR(w->when);
+}
+
+/* Keys of rejected items go away again (a rejection does not keep its key). */
+static int release_keys(db_conn *conn, apply_ctx *c, db_error *e) {
+  size_t nr = 0;
+  for (size_t i = 0; i < c->n; i++) {
+    if (c->items[i].state == ITEM_REJECTED && c->items[i].claimed) c->keyidx[nr++] = i;
+  }
+  if (nr == 0) return 0;
+  size_t slots = sqlbatch_in_slots(nr);
+  char *sql = sqlbatch_in_sql("DELETE FROM idempotency_keys WHERE idem_key IN (", slots, ")");
+  db_param *params = calloc(slots, sizeof *params);
+  int rc = -1;
+  if (sql == NULL || params == NULL) {
+    e->code = 2008;
+    snprintf(e->message, sizeof e->message, "out of memory releasing keys");
+    goto out;
+  }
+  for (size_t k = 0; k < slots; k++) params[k] = DB_P_STR(item_key(c, c->keyidx[k < nr ? k : nr - 1]));
+  rc = db_exec(conn, sql, params, slots, NULL, e);
+out:
+  free(params);
+  free(sql);
+  return rc;
+}
+
+/* Set-based writes: one multi-row upsert of the touched accounts, multi-row INSERTs of
+ * the transaction rows and of their outbox rows (statement sizes from sqlbatch). */
 static int write_changes(db_conn *conn, apply_ctx *c, db_error *e) {
   char when[DBTIME_LEN];
   dbtime_format(c->now_us, when);
+  if (release_keys(conn, c, e) != 0) return -1;
+  size_t na = 0;
   for (size_t i = 0; i < c->naccts; i++) {
-    acct *a = &c->accts[i];
-    if (!a->touched) continue;
-    const db_param p[] = {DB_P_I64(a->balance), DB_P_I64(a->version), DB_P_STR(when),
-                          DB_P_STR(a->id)};
-    if (db_exec(conn, "UPDATE accounts SET balance = ?, version = ?, updated_at = ? WHERE id = ?",
-                p, 4, NULL, e) != 0) {
-      return -1;
-    }
+    if (c->accts[i].touched) c->keyidx[na++] = i;
   }
+  if (na == 0) return 0;
+  write_rows w = {c, c->keyidx, when};
+  if (sqlbatch_insert(conn,
+                      "INSERT INTO accounts (id, client_id, balance, version, created_at, "
+                      "updated_at) VALUES ",
+                      "(?,?,?,?,?,?)", 6,
+                      " ON DUPLICATE KEY UPDATE balance = VALUES(balance), "
+                      "version = VALUES(version), updated_at = VALUES(updated_at)",
+                      na, fill_account, &w, e) != 0) {
+    return -1;
+  }
+  size_t nt = 0;
   for (size_t i = 0; i < c->n; i++) {
-    item *it = &c->items[i];
-    if (it->state == ITEM_REJECTED && it->claimed) {
-      if (idempotency_release(conn, c->reqs[i].idempotency_key, e) != 0) return -1;
-      continue;
-    }
-    if (it->state != ITEM_APPLIED) continue;
-    const transaction_row *t = &c->results[i].tx;
-    const db_param p[] = {DB_P_STR(t->id),          DB_P_STR(t->account_id_from),
-                          DB_P_STR(t->account_id_to), DB_P_I64(t->amount),
-                          DB_P_I64(t->balance_from), DB_P_I64(t->balance_to),
-                          DB_P_I64(t->version_from), DB_P_I64(t->version_to),
-                          DB_P_STR(when)};
-    if (db_exec(conn, "INSERT INTO transactions (" TX_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?)",
-                p, 9, NULL, e) != 0) {
-      return -1;
-    }
+    if (c->items[i].state == ITEM_APPLIED) c->keyidx[nt++] = i;
+  }
+  if (sqlbatch_insert(conn, "INSERT INTO transactions (" TX_COLUMNS ") VALUES ",
+                      "(?,?,?,?,?,?,?,?,?)", 9, "", nt, fill_tx, &w, e) != 0) {
+    return -1;
+  }
+  outbox_row *rows = calloc(2 * nt, sizeof *rows);
+  if (rows == NULL) {
+    e->code = 2008;
+    snprintf(e->message, sizeof e->message, "out of memory building %zu events", 2 * nt);
+    return -1;
+  }
+  size_t nrows = 0;
+  int rc = -1;
+  for (size_t k = 0; k < nt; k++) {
+    const transaction_row *t = &c->results[c->keyidx[k]].tx;
     const events_transfer ev = {
         .transaction_id = t->id,
         .account_id_from = t->account_id_from,
@@ -301,9 +446,14 @@ static int write_changes(db_conn *conn, apply_ctx *c, db_error *e) {
         .version_to = t->version_to,
         .occurred_us = c->now_us,
     };
-    if (events_transfer_done(conn, c->topics, &ev, e) != 0) return -1;
+    if (events_transfer_rows(c->topics, &ev, &rows[nrows], e) != 0) goto out;
+    nrows += 2;
   }
-  return 0;
+  rc = outbox_insert_rows(conn, rows, nrows, e);
+out:
+  for (size_t k = 0; k < nrows; k++) outbox_row_free(&rows[k]);
+  free(rows);
+  return rc;
 }
 
 /* A retry after the body reached COMMIT: if the previous attempt's first transaction row
@@ -375,8 +525,10 @@ int transfers_apply(db_conn *conn, const wallet_topics *topics, const transfer_r
   apply_ctx c = {.topics = topics, .reqs = reqs, .results = results, .n = n};
   c.items = calloc(n, sizeof *c.items);
   c.accts = calloc(2 * n, sizeof *c.accts);
+  c.keyidx = calloc(2 * n, sizeof *c.keyidx);
+  c.uniq = calloc(n, sizeof *c.uniq);
   int applied = -1;
-  if (c.items == NULL || c.accts == NULL) {
+  if (c.items == NULL || c.accts == NULL || c.keyidx == NULL || c.uniq == NULL) {
     wallet_err_set(fatal, WALLET_INTERNAL, "out of memory applying %zu transfers", n);
     goto fail;
   }
@@ -422,6 +574,8 @@ fail:
 out:
   free(c.items);
   free(c.accts);
+  free(c.keyidx);
+  free(c.uniq);
   return applied;
 }
 

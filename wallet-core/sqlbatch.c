@@ -1,0 +1,77 @@
+/* sqlbatch: building and running multi-row statements of a few fixed shapes. */
+#include "sqlbatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const size_t chunks[] = {256, 64, 16, 4, 1};
+
+size_t sqlbatch_in_slots(size_t k) {
+  size_t s = 2;
+  while (s < k) s *= 4;
+  return s;
+}
+
+static void oom(db_error *e, const char *what) {
+  e->code = 2008; /* CR_OUT_OF_MEMORY */
+  snprintf(e->sqlstate, sizeof e->sqlstate, "HY001");
+  snprintf(e->message, sizeof e->message, "out of memory building %s", what);
+}
+
+/* head + k copies of unit separated by commas + tail. */
+static char *repeat_sql(const char *head, const char *unit, size_t k, const char *tail) {
+  size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+  char *sql = malloc(hl + k * (ul + 1) + tl + 1);
+  if (sql == NULL) return NULL;
+  char *p = sql;
+  memcpy(p, head, hl);
+  p += hl;
+  for (size_t i = 0; i < k; i++) {
+    if (i > 0) *p++ = ',';
+    memcpy(p, unit, ul);
+    p += ul;
+  }
+  memcpy(p, tail, tl + 1);
+  return sql;
+}
+
+char *sqlbatch_in_sql(const char *head, size_t slots, const char *tail) {
+  return repeat_sql(head, "?", slots, tail);
+}
+
+int sqlbatch_insert(db_conn *conn, const char *head, const char *row, size_t ncols,
+                    const char *tail, size_t n, sqlbatch_fill fill, const void *ctx,
+                    db_error *e) {
+  size_t done = 0;
+  db_param *params = NULL;
+  if (n == 0) return 0;
+  params = malloc((n < SQLBATCH_MAX_ROWS ? n : SQLBATCH_MAX_ROWS) * ncols * sizeof *params);
+  if (params == NULL) {
+    oom(e, "an insert");
+    return -1;
+  }
+  int rc = 0;
+  while (done < n) {
+    size_t k = 1;
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+      if (chunks[i] <= n - done) {
+        k = chunks[i];
+        break;
+      }
+    }
+    char *sql = repeat_sql(head, row, k, tail);
+    if (sql == NULL) {
+      oom(e, "an insert");
+      rc = -1;
+      break;
+    }
+    for (size_t i = 0; i < k; i++) fill(ctx, done + i, &params[i * ncols]);
+    rc = db_exec(conn, sql, params, k * ncols, NULL, e);
+    free(sql);
+    if (rc != 0) break;
+    done += k;
+  }
+  free(params);
+  return rc;
+}
