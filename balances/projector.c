@@ -43,7 +43,7 @@ struct projector {
   _Atomic int64_t lag;
   _Atomic uint64_t applied, dead_lettered, batches;
 
-  metric *m_applied, *m_batch_seconds, *m_lag;
+  metric *m_applied, *m_batch_seconds, *m_lag, *m_apply_lag;
 };
 
 /* Sleeps ms in short slices, returning early (true) when asked to stop. */
@@ -121,6 +121,12 @@ static int projector_process(projector *p, size_t n) {
   }
   if (!atomic_exchange(&p->db_ok, true)) log_info("projector: database is back");
   apply_notify_broadcast(p->notify);
+  /* End-to-end lag: the event's occurred_at (wallet-core's commit) to this commit. */
+  int64_t applied_us = time_now_us();
+  for (size_t i = 0; i < nu; i++) {
+    int64_t lag = applied_us - p->updates[i].updated_at_us;
+    metrics_observe_us(p->m_apply_lag, lag < 0 ? 0 : lag);
+  }
 
   backoff = BACKOFF_MIN_MS;
   while (nd > 0) {
@@ -204,6 +210,9 @@ projector *projector_start(const projector_config *cfg, char *err, size_t errlen
   atomic_init(&p->dlq_ok, true);
   atomic_init(&p->lag, -1);
 
+  p->m_apply_lag = metrics_histogram(
+      "projector_apply_lag_seconds",
+      "From an event's occurred_at to the commit that applied it, per account update", NULL);
   p->m_applied = metrics_counter("events_applied_total",
                                  "Records of the balances topic applied to the read model.",
                                  NULL);
