@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const size_t chunks[] = {256, 64, 16, 4, 1};
+static const size_t chunks[] = {256, 64, 16, 8, 4, 2, 1};
 
 size_t sqlbatch_in_slots(size_t k) {
   size_t s = 2;

@@ -8,7 +8,7 @@
 
 #include "db.h"
 
-/* The largest row count of one INSERT (chunks are 256, 64, 16, 4 or 1 rows). */
+/* The largest row count of one INSERT (chunks are 256, 64, 16, 8, 4, 2 or 1 rows). */
 #define SQLBATCH_MAX_ROWS 256
 
 /* Slots of an IN list holding k values: 2, 8, 32, 128, 512 or 2048 (k <= 2048); the
