@@ -25,14 +25,16 @@ typedef struct create_ctx {
   account_row *acc;
   wallet_err *e;
   int attempts;
+  int reached_commit; /* the last attempt's body finished: COMMIT was next */
 } create_ctx;
 
 static int create_tx(db_conn *conn, void *arg, db_error *dbe) {
   create_ctx *c = arg;
   db_rows *r = NULL;
+  c->reached_commit = 0;
   if (c->attempts++ > 0) {
-    /* A retry after a lost connection: the previous COMMIT may have landed. Our id is
-     * new, so its presence proves it did, and inserting again would fail. */
+    /* A retry (after a deadlock, or a connection lost before COMMIT): if an earlier
+     * attempt did commit, our new id is there, and inserting again would fail. */
     const db_param id[] = {DB_P_STR(c->acc->id)};
     if (db_query(conn, "SELECT 1 FROM accounts WHERE id = ?", id, 1, &r, dbe) != 0) return -1;
     size_t done = db_rows_count(r);
@@ -66,8 +68,12 @@ static int create_tx(db_conn *conn, void *arg, db_error *dbe) {
               p, 6, NULL, dbe) != 0) {
     return -1;
   }
-  return events_account_created(conn, c->topics, c->acc->id, c->acc->client_id, 0, 1,
-                                c->acc->created_us, dbe);
+  if (events_account_created(conn, c->topics, c->acc->id, c->acc->client_id, 0, 1,
+                             c->acc->created_us, dbe) != 0) {
+    return -1;
+  }
+  c->reached_commit = 1;
+  return 0;
 }
 
 wallet_rc accounts_create(db_conn *conn, const wallet_topics *topics, const char *client_id,
@@ -78,11 +84,19 @@ wallet_rc accounts_create(db_conn *conn, const wallet_topics *topics, const char
   out->balance = 0;
   out->version = 1;
   out->created_us = time_now_us();
-  create_ctx c = {topics, out, e, 0};
+  create_ctx c = {topics, out, e, 0, 0};
   e->rc = WALLET_OK;
   db_error dbe = {0};
   int rc = db_transaction(conn, create_tx, &c, DB_TX_ATTEMPTS, &dbe);
   if (rc == 1) return e->rc;
+  if (rc != 0 && c.reached_commit && db_error_is_connection(&dbe)) {
+    /* Without an idempotency key the client cannot simply retry: it would open a second
+     * account if this one did commit. Name the id so it can look. */
+    return wallet_err_set(e, WALLET_OUTCOME_UNKNOWN,
+                          "database connection lost during commit: account %s may or may "
+                          "not exist; GET /accounts/%s tells before you retry",
+                          out->id, out->id);
+  }
   if (rc != 0) return wallet_err_from_db(e, &dbe, "creating an account");
   return WALLET_OK;
 }

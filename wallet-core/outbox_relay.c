@@ -89,9 +89,16 @@ static void relay_wait(outbox_relay *r, int ms) {
   pthread_mutex_unlock(&r->mu);
 }
 
-/* Gives the connection back; the pool closes it if it broke, which also drops the lock,
- * so leadership must be won again. */
+/* Gives the connection back and leadership with it: the lock is released first (a
+ * pooled connection that is still alive would otherwise keep holding it), and a broken
+ * connection, which the pool closes, has lost it anyway. */
 static void relay_drop_conn(outbox_relay *r) {
+  if (r->conn != NULL && atomic_load(&r->leader)) {
+    db_rows *rows = NULL;
+    db_error e;
+    const db_param p[] = {DB_P_STR(r->lock_name)};
+    if (db_query(r->conn, "SELECT RELEASE_LOCK(?)", p, 1, &rows, &e) == 0) db_rows_free(rows);
+  }
   if (r->conn != NULL) db_pool_release(r->pool, r->conn);
   r->conn = NULL;
   if (atomic_exchange(&r->leader, false)) log_warn("outbox relay: gave up leadership");
@@ -199,6 +206,14 @@ static int relay_await(outbox_relay *r) {
 /* One pass: the oldest pending rows, produced in id order, awaited, marked. Returns the
  * number of rows fetched, or -1 on a DB error. */
 static int relay_pass(outbox_relay *r) {
+  /* The slots are reused below. A pass that ended early (a DB error while marking) may
+   * have left reports due; one landing on a reused slot would mark the wrong row
+   * published. So every report is in before a slot is reused (the rows of reports that
+   * come in now stay unmarked and are sent again: a duplicate on the wire, never a loss). */
+  while (kafka_producer_outstanding(r->producer) > 0) {
+    if (atomic_load(&r->stop)) return -1;
+    kafka_producer_poll(r->producer, 50);
+  }
   relay_metrics(r);
   db_rows *rows = NULL;
   db_error e;
@@ -230,7 +245,7 @@ static int relay_pass(outbox_relay *r) {
     if (h == NULL || kafka_producer_send(r->producer, topic, RD_KAFKA_PARTITION_UA, key, keylen,
                                          payload, len, h, s, err, sizeof err) != 0) {
       if (h == NULL) snprintf(err, sizeof err, "out of memory building headers");
-      rd_kafka_headers_destroy(h);
+      if (h != NULL) rd_kafka_headers_destroy(h); /* librdkafka's destroy takes no NULL */
       atomic_store(&s->state, SLOT_FREE);
       metrics_add(r->m_failed, 1);
       /* Stop here: producing later rows first would reorder an account's events. */

@@ -19,6 +19,13 @@ wallet_rc wallet_err_from_db(wallet_err *e, const db_error *dbe, const char *wha
     return wallet_err_set(e, WALLET_UNAVAILABLE, "database unavailable while %s: %s", what,
                           dbe->message);
   }
+  if (db_error_is_retryable(dbe)) {
+    /* Deadlocks and lock waits are retried inside db_transaction; one still here used up
+     * its attempts under heavy contention. Nothing was written: the client may retry,
+     * so it is a 503, never a 500. */
+    return wallet_err_set(e, WALLET_UNAVAILABLE, "too much contention while %s, please retry: "
+                          "%s", what, dbe->message);
+  }
   return wallet_err_set(e, WALLET_INTERNAL, "database error while %s: %s (%u)", what,
                         dbe->message, dbe->code);
 }

@@ -28,8 +28,9 @@ typedef struct wallet_err {
 wallet_rc wallet_err_set(wallet_err *e, wallet_rc rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* A database failure: connection-level errors become WALLET_UNAVAILABLE (the client may
- * retry), anything else WALLET_INTERNAL. `what` says what we were doing. Returns rc. */
+/* A database failure: connection-level errors, and deadlocks or lock waits that used up
+ * their retries, become WALLET_UNAVAILABLE (nothing was written; the client may retry);
+ * anything else WALLET_INTERNAL. `what` says what we were doing. Returns rc. */
 wallet_rc wallet_err_from_db(wallet_err *e, const db_error *dbe, const char *what);
 
 /* The rpc code for e, with st's message copied from e. */
