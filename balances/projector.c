@@ -70,15 +70,21 @@ static void projector_refresh(projector *p, int64_t *next_lag_ms) {
   }
 }
 
-/* Up to batch_max records within batch_wait_ms. Error events are logged, not returned. */
+/* Up to batch_max records: waits up to batch_wait_ms for the first one, then takes only
+ * what has already arrived. Batching this way costs no latency at a low rate (a lone
+ * event is applied at once) and grows batches by itself under load (whatever arrives
+ * while one batch commits makes the next). Error events are logged, not returned. */
 static size_t projector_collect(projector *p) {
   size_t n = 0;
   int64_t deadline = time_mono_ms() + p->batch_wait_ms;
   while (n < (size_t)p->batch_max && !atomic_load(&p->stop)) {
     int64_t left = deadline - time_mono_ms();
-    if (left <= 0) break;
-    rd_kafka_message_t *m = kafka_consumer_poll(p->consumer, (int)left);
-    if (m == NULL) continue;
+    if (n == 0 && left <= 0) break;
+    rd_kafka_message_t *m = kafka_consumer_poll(p->consumer, n == 0 ? (int)left : 0);
+    if (m == NULL) {
+      if (n > 0) break;
+      continue;
+    }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       log_warn("kafka consumer: %s", rd_kafka_message_errstr(m));
       rd_kafka_message_destroy(m);
@@ -192,7 +198,7 @@ projector *projector_start(const projector_config *cfg, char *err, size_t errlen
   if (p == NULL) goto oom;
   p->pool = cfg->pool;
   p->notify = cfg->notify;
-  p->batch_max = cfg->batch_max > 0 ? cfg->batch_max : 500;
+  p->batch_max = cfg->batch_max > 0 ? cfg->batch_max : 2000;
   p->batch_wait_ms = cfg->batch_wait_ms > 0 ? cfg->batch_wait_ms : 50;
   p->brokers = strdup(cfg->brokers);
   p->topic = strdup(cfg->topic ? cfg->topic : "balances");

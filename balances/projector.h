@@ -1,8 +1,8 @@
 /* projector: the consumer thread that turns the balances topic into the read model.
  *
- * Per batch (up to batch_max records or batch_wait_ms, whichever first): decode every
- * record; apply the valid ones in ONE database transaction (newer version wins); wake
- * min_version waiters; make sure the invalid ones are delivered to the dead-letter topic;
+ * Per batch (what has arrived, up to batch_max records, waiting up to batch_wait_ms for
+ * the first): decode every record; apply the valid ones in ONE database transaction
+ * (newer version wins); wake min_version waiters; make sure the invalid ones are delivered to the dead-letter topic;
  * only then store and commit the offsets of the whole batch. A database or DLQ outage
  * retries the same batch with backoff (100 ms .. 5 s): never skipped, never committed
  * early, so a crash at any point redelivers and the versions absorb the repeat. */
@@ -25,7 +25,7 @@ typedef struct projector_config {
   const char *group;     /* "balances" */
   db_pool *pool;         /* borrowed; outlives the projector */
   apply_notify *notify;  /* borrowed, may be NULL */
-  int batch_max;         /* 0 means 500 */
+  int batch_max;         /* 0 means 2000 */
   int batch_wait_ms;     /* 0 means 50 */
   const char *const *consumer_conf; /* extra librdkafka pairs, NULL-terminated, or NULL */
   const char *const *producer_conf; /* same, for the dead-letter producer */
