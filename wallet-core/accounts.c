@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dbtime.h"
+#include "paging.h"
 #include "timeutil.h"
 #include "validate.h"
 
@@ -121,40 +122,18 @@ wallet_rc accounts_get(db_conn *conn, const char *id, account_row *out, wallet_e
   return rc;
 }
 
+static void account_from_page_row(const db_rows *r, size_t i, void *dst) {
+  account_from_row(r, i, dst);
+}
+
 wallet_rc accounts_list(db_conn *conn, const char *after, int limit, account_row **rows,
                         size_t *n, int *more, wallet_err *e) {
-  *rows = NULL;
-  *n = 0;
-  *more = 0;
-  char nafter[UUID_STR_LEN] = "";
-  if (after != NULL && *after != '\0' &&
-      validate_uuid("page_token", after, nafter, e) != WALLET_OK) {
-    return e->rc;
-  }
-  db_rows *r = NULL;
-  db_error dbe;
-  const db_param p[] = {DB_P_STR(nafter), DB_P_I64(limit + 1)};
-  if (db_query(conn,
-               "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id > ? ORDER BY id LIMIT ?", p,
-               2, &r, &dbe) != 0) {
-    return wallet_err_from_db(e, &dbe, "listing accounts");
-  }
-  size_t count = db_rows_count(r);
-  if (count > (size_t)limit) {
-    *more = 1;
-    count = (size_t)limit;
-  }
-  wallet_rc rc = WALLET_OK;
-  if (count > 0) {
-    *rows = calloc(count, sizeof **rows);
-    if (*rows == NULL) {
-      rc = wallet_err_set(e, WALLET_INTERNAL, "out of memory listing accounts");
-      goto out;
-    }
-    for (size_t i = 0; i < count; i++) account_from_row(r, i, &(*rows)[i]);
-    *n = count;
-  }
-out:
-  db_rows_free(r);
+  void *page = NULL;
+  wallet_rc rc =
+      paging_query(conn,
+                   "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id > ? ORDER BY id LIMIT ?",
+                   after, limit, sizeof **rows, account_from_page_row, &page, n, more,
+                   "listing accounts", e);
+  *rows = page;
   return rc;
 }

@@ -4,11 +4,9 @@
 #include "accounts.h"
 #include "app.h"
 #include "handlers.h"
+#include "paging.h"
 #include "validate.h"
 #include "wallet/v1/wallet_core.pb-c.h"
-
-#define PAGE_DEFAULT 100
-#define PAGE_MAX 1000
 
 static void fill_account(http_call *call, const account_row *a, Wallet__V1__Account *out) {
   out->id = handlers_str(call, a->id);
@@ -54,18 +52,17 @@ rpc_code handlers_get_account(http_call *call, const ProtobufCMessage *req,
   return RPC_OK;
 }
 
+static void fill_account_row(http_call *call, const void *row, ProtobufCMessage *msg) {
+  fill_account(call, row, (Wallet__V1__Account *)msg);
+}
+
 rpc_code handlers_list_accounts(http_call *call, const ProtobufCMessage *req,
                                 ProtobufCMessage *resp, rpc_status *st) {
   const Wallet__V1__ListAccountsRequest *in = (const Wallet__V1__ListAccountsRequest *)req;
   Wallet__V1__ListAccountsResponse *out = (Wallet__V1__ListAccountsResponse *)resp;
   wallet_err e = {0};
-  int limit;
-  if (validate_page_size(in->page_size, PAGE_DEFAULT, PAGE_MAX, &limit, &e) != WALLET_OK) {
-    return wallet_err_to_rpc(&e, st);
-  }
-  char after[UUID_STR_LEN] = "";
-  if (in->page_token[0] != '\0' &&
-      validate_uuid("page_token", in->page_token, after, &e) != WALLET_OK) {
+  paging_req page;
+  if (paging_parse(in->page_size, in->page_token, &page, &e) != WALLET_OK) {
     return wallet_err_to_rpc(&e, st);
   }
   db_conn *conn = handlers_acquire(call, st);
@@ -73,25 +70,14 @@ rpc_code handlers_list_accounts(http_call *call, const ProtobufCMessage *req,
   account_row *rows = NULL;
   size_t n = 0;
   int more = 0;
-  wallet_rc rc = accounts_list(conn, after, limit, &rows, &n, &more, &e);
+  wallet_rc rc = accounts_list(conn, page.after, page.limit, &rows, &n, &more, &e);
   handlers_release(call, conn);
   if (rc != WALLET_OK) return wallet_err_to_rpc(&e, st);
-  out->accounts = http_call_alloc(call, (n ? n : 1) * sizeof *out->accounts);
-  if (out->accounts == NULL) {
-    free(rows);
-    return rpc_status_set(st, RPC_INTERNAL, "out of memory");
-  }
-  for (size_t i = 0; i < n; i++) {
-    Wallet__V1__Account *a =
-        (Wallet__V1__Account *)http_call_new_message(call, &wallet__v1__account__descriptor);
-    if (a == NULL) {
-      free(rows);
-      return rpc_status_set(st, RPC_INTERNAL, "out of memory");
-    }
-    fill_account(call, &rows[i], a);
-    out->accounts[out->n_accounts++] = a;
-  }
-  if (more && n > 0) out->next_page_token = handlers_str(call, rows[n - 1].id);
+  ProtobufCMessage **msgs = NULL;
+  rpc_code code = paging_fill(call, rows, n, sizeof *rows, &wallet__v1__account__descriptor,
+                              fill_account_row, &msgs, &out->n_accounts, st);
+  out->accounts = (Wallet__V1__Account **)msgs;
+  if (code == RPC_OK && more && n > 0) out->next_page_token = handlers_str(call, rows[n - 1].id);
   free(rows);
-  return RPC_OK;
+  return code;
 }

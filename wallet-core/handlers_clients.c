@@ -3,11 +3,9 @@
 
 #include "clients.h"
 #include "handlers.h"
+#include "paging.h"
 #include "validate.h"
 #include "wallet/v1/wallet_core.pb-c.h"
-
-#define PAGE_DEFAULT 100
-#define PAGE_MAX 1000
 
 static void fill_client(http_call *call, const client_row *c, Wallet__V1__Client *out) {
   out->id = handlers_str(call, c->id);
@@ -50,18 +48,17 @@ rpc_code handlers_get_client(http_call *call, const ProtobufCMessage *req,
   return RPC_OK;
 }
 
+static void fill_client_row(http_call *call, const void *row, ProtobufCMessage *msg) {
+  fill_client(call, row, (Wallet__V1__Client *)msg);
+}
+
 rpc_code handlers_list_clients(http_call *call, const ProtobufCMessage *req,
                                ProtobufCMessage *resp, rpc_status *st) {
   const Wallet__V1__ListClientsRequest *in = (const Wallet__V1__ListClientsRequest *)req;
   Wallet__V1__ListClientsResponse *out = (Wallet__V1__ListClientsResponse *)resp;
   wallet_err e = {0};
-  int limit;
-  if (validate_page_size(in->page_size, PAGE_DEFAULT, PAGE_MAX, &limit, &e) != WALLET_OK) {
-    return wallet_err_to_rpc(&e, st);
-  }
-  char after[UUID_STR_LEN] = "";
-  if (in->page_token[0] != '\0' &&
-      validate_uuid("page_token", in->page_token, after, &e) != WALLET_OK) {
+  paging_req page;
+  if (paging_parse(in->page_size, in->page_token, &page, &e) != WALLET_OK) {
     return wallet_err_to_rpc(&e, st);
   }
   db_conn *conn = handlers_acquire(call, st);
@@ -69,25 +66,14 @@ rpc_code handlers_list_clients(http_call *call, const ProtobufCMessage *req,
   client_row *rows = NULL;
   size_t n = 0;
   int more = 0;
-  wallet_rc rc = clients_list(conn, after, limit, &rows, &n, &more, &e);
+  wallet_rc rc = clients_list(conn, page.after, page.limit, &rows, &n, &more, &e);
   handlers_release(call, conn);
   if (rc != WALLET_OK) return wallet_err_to_rpc(&e, st);
-  out->clients = http_call_alloc(call, (n ? n : 1) * sizeof *out->clients);
-  if (out->clients == NULL) {
-    free(rows);
-    return rpc_status_set(st, RPC_INTERNAL, "out of memory");
-  }
-  for (size_t i = 0; i < n; i++) {
-    Wallet__V1__Client *c =
-        (Wallet__V1__Client *)http_call_new_message(call, &wallet__v1__client__descriptor);
-    if (c == NULL) {
-      free(rows);
-      return rpc_status_set(st, RPC_INTERNAL, "out of memory");
-    }
-    fill_client(call, &rows[i], c);
-    out->clients[out->n_clients++] = c;
-  }
-  if (more && n > 0) out->next_page_token = handlers_str(call, rows[n - 1].id);
+  ProtobufCMessage **msgs = NULL;
+  rpc_code code = paging_fill(call, rows, n, sizeof *rows, &wallet__v1__client__descriptor,
+                              fill_client_row, &msgs, &out->n_clients, st);
+  out->clients = (Wallet__V1__Client **)msgs;
+  if (code == RPC_OK && more && n > 0) out->next_page_token = handlers_str(call, rows[n - 1].id);
   free(rows);
-  return RPC_OK;
+  return code;
 }
