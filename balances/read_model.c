@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "dbtime.h"
 
 #define RM_MAX_ROWS_PER_STMT 1024
 
@@ -24,41 +25,6 @@ size_t rm_collapse(rm_update *u, size_t n) {
     if (strcmp(u[i].account_id, u[out - 1].account_id) != 0) u[out++] = u[i];
   }
   return out;
-}
-
-void rm_format_datetime(int64_t epoch_us, char *out, size_t outlen) {
-  int64_t sec = epoch_us / 1000000, us = epoch_us % 1000000;
-  if (us < 0) {
-    sec -= 1;
-    us += 1000000;
-  }
-  time_t t = (time_t)sec;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char base[32];
-  if (strftime(base, sizeof base, "%Y-%m-%d %H:%M:%S", &tm) == 0) base[0] = '\0';
-  snprintf(out, outlen, "%s.%06d", base, (int)us);
-}
-
-int rm_parse_datetime(const char *s, int64_t *epoch_us) {
-  struct tm tm = {0};
-  int consumed = 0;
-  if (s == NULL || sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                          &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
-    return -1;
-  }
-  int64_t frac = 0;
-  const char *p = s + consumed;
-  if (*p == '.') {
-    int digits = 0;
-    for (p++; *p >= '0' && *p <= '9' && digits < 6; p++, digits++) frac = frac * 10 + (*p - '0');
-    for (; digits < 6; digits++) frac *= 10;
-  }
-  if (*p != '\0') return -1;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  *epoch_us = (int64_t)timegm(&tm) * 1000000 + frac;
-  return 0;
 }
 
 /* The upsert for exactly `rows` rows. MariaDB evaluates the SET list left to right with
@@ -100,7 +66,7 @@ static int rm_apply_chunk(db_conn *conn, const rm_update *u, size_t n, db_error 
   int rc = -1;
   char *sql = rm_upsert_sql(rows);
   db_param *params = calloc(rows * 4, sizeof *params);
-  char(*times)[48] = calloc(n, sizeof *times);
+  char(*times)[DBTIME_LEN] = calloc(n, sizeof *times);
   if (sql == NULL || params == NULL || times == NULL) {
     e->code = 2008; /* CR_OUT_OF_MEMORY */
     snprintf(e->message, sizeof e->message, "read model: out of memory");
@@ -109,7 +75,7 @@ static int rm_apply_chunk(db_conn *conn, const rm_update *u, size_t n, db_error 
   for (size_t i = 0; i < rows; i++) {
     /* Padding repeats the last row: a duplicate key with an equal version is a no-op. */
     size_t src = i < n ? i : n - 1;
-    rm_format_datetime(u[src].updated_at_us, times[src], sizeof times[src]);
+    dbtime_format(u[src].updated_at_us, times[src]);
     params[4 * i + 0] = DB_P_STR(u[src].account_id);
     params[4 * i + 1] = DB_P_I64(u[src].balance);
     params[4 * i + 2] = DB_P_I64(u[src].version);
@@ -136,7 +102,7 @@ static int rm_row(const db_rows *rows, size_t i, rm_update *out, db_error *e) {
   snprintf(out->account_id, sizeof out->account_id, "%s", id ? id : "");
   out->balance = db_rows_i64(rows, i, 1);
   out->version = db_rows_i64(rows, i, 2);
-  if (rm_parse_datetime(db_rows_str(rows, i, 3, NULL), &out->updated_at_us) != 0) {
+  if (dbtime_parse(db_rows_str(rows, i, 3, NULL), &out->updated_at_us) != 0) {
     e->code = 0;
     snprintf(e->message, sizeof e->message, "read model: bad updated_at for %s",
              out->account_id);

@@ -44,9 +44,4 @@ int rm_list(db_conn *conn, rm_update **out, size_t *n, db_error *e);
 /* Deletes every row (rebuild). 0, or -1 with e filled. */
 int rm_clear(db_conn *conn, db_error *e);
 
-/* "2026-01-01 00:00:00.000000" (UTC) from epoch microseconds; out >= 27 bytes. */
-void rm_format_datetime(int64_t epoch_us, char *out, size_t outlen);
-/* The inverse; -1 when s is not in that shape (fraction optional). */
-int rm_parse_datetime(const char *s, int64_t *epoch_us);
-
 #endif

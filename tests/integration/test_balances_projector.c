@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "apply_notify.h"
+#include "dbtime.h"
 #include "event_decode.h"
 #include "event_headers.h"
 #include "kafka_admin.h"
@@ -617,14 +618,14 @@ static void test_collapse_and_datetime(void **state) {
 
   char s[32];
   int64_t us = 0;
-  rm_format_datetime(EVENT_US, s, sizeof s);
-  assert_int_equal(rm_parse_datetime(s, &us), 0);
+  dbtime_format(EVENT_US, s);
+  assert_int_equal(dbtime_parse(s, &us), 0);
   assert_int_equal(us, EVENT_US);
-  assert_int_equal(rm_parse_datetime("2026-01-01 00:00:00", &us), 0);
+  assert_int_equal(dbtime_parse("2026-01-01 00:00:00", &us), 0);
   assert_int_equal(us, INT64_C(1767225600000000));
-  assert_int_equal(rm_parse_datetime("2026-01-01 00:00:00.5", &us), 0);
+  assert_int_equal(dbtime_parse("2026-01-01 00:00:00.5", &us), 0);
   assert_int_equal(us, INT64_C(1767225600500000));
-  assert_int_equal(rm_parse_datetime("yesterday", &us), -1);
+  assert_int_equal(dbtime_parse("yesterday", &us), -1);
 
   /* Oversized values are refused before protobuf sees them. */
   rm_update out[EVENT_MAX_UPDATES];

@@ -1,7 +1,7 @@
 /* dbtime: DATETIME(6) text in UTC <-> epoch microseconds, so stored times never depend on
- * the database server's time zone. */
-#ifndef WALLET_CORE_DBTIME_H
-#define WALLET_CORE_DBTIME_H
+ * the database server's time zone. Owned by runtime; wallet-core and balances both use it. */
+#ifndef WALLET_DBTIME_H
+#define WALLET_DBTIME_H
 
 #include <stdint.h>
 
@@ -10,7 +10,8 @@
 /* Formats epoch_us as "YYYY-MM-DD HH:MM:SS.ffffff" UTC into out. */
 void dbtime_format(int64_t epoch_us, char out[DBTIME_LEN]);
 
-/* Parses that form (fraction optional, up to 6 digits). 0, or -1 when malformed. */
+/* Parses exactly that form ("YYYY-MM-DD HH:MM:SS", then optionally '.' and at most 6
+ * fraction digits). 0, or -1 when malformed. */
 int dbtime_parse(const char *s, int64_t *epoch_us);
 
 #endif

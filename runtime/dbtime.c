@@ -35,9 +35,7 @@ int dbtime_parse(const char *s, int64_t *epoch_us) {
   const char *p = s + n;
   if (*p == '.') {
     int digits = 0;
-    for (p++; *p >= '0' && *p <= '9'; p++) {
-      if (digits++ < 6) frac = frac * 10 + (*p - '0');
-    }
+    for (p++; *p >= '0' && *p <= '9' && digits < 6; p++, digits++) frac = frac * 10 + (*p - '0');
     for (; digits < 6; digits++) frac *= 10;
   }
   if (*p != '\0') return -1;
