@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "timeutil.h"
+
 struct apply_notify {
   pthread_mutex_t mu;
   pthread_cond_t cv; /* on CLOCK_MONOTONIC: a wall-clock jump must not stretch a wait */
@@ -47,13 +49,7 @@ void apply_notify_broadcast(apply_notify *n) {
 
 uint64_t apply_notify_wait(apply_notify *n, uint64_t seen, int timeout_ms) {
   struct timespec deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += timeout_ms / 1000;
-  deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (deadline.tv_nsec >= 1000000000L) {
-    deadline.tv_sec++;
-    deadline.tv_nsec -= 1000000000L;
-  }
+  time_deadline_ts(CLOCK_MONOTONIC, timeout_ms, &deadline);
   pthread_mutex_lock(&n->mu);
   while (n->generation == seen) {
     if (pthread_cond_timedwait(&n->cv, &n->mu, &deadline) != 0) break; /* ETIMEDOUT */

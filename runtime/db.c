@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "timeutil.h"
+
 typedef struct db_pool_settings {
   char *host, *user, *password, *database; /* owned copies; database may be NULL */
   unsigned port, connect_timeout_s, io_timeout_s;
@@ -57,12 +59,6 @@ static pthread_once_t db_lib_once = PTHREAD_ONCE_INIT;
 static int db_lib_rc;
 
 static void db_lib_init(void) { db_lib_rc = mysql_library_init(0, NULL, NULL); }
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 __attribute__((format(printf, 4, 5))) static void db_err_set(db_error *e, unsigned code,
                                                               const char *sqlstate,
@@ -203,7 +199,7 @@ static int db_conn_connect(db_conn *conn, db_error *e) {
   db_conn_close(conn);
   conn->mysql = db_connect_raw(&conn->pool->set, 0, conn->pool->set.io_timeout_s, e);
   if (conn->mysql == NULL) return -1;
-  conn->last_used_ms = mono_ms();
+  conn->last_used_ms = time_mono_ms();
   return 0;
 }
 
@@ -301,15 +297,7 @@ db_conn *db_pool_acquire(db_pool *pool, int timeout_ms, db_error *e) {
     return NULL;
   }
   struct timespec deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  if (timeout_ms > 0) {
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-      deadline.tv_sec++;
-      deadline.tv_nsec -= 1000000000L;
-    }
-  }
+  time_deadline_ts(CLOCK_MONOTONIC, timeout_ms, &deadline);
 
   pthread_mutex_lock(&pool->mu);
   db_conn *conn;
@@ -329,7 +317,7 @@ db_conn *db_pool_acquire(db_pool *pool, int timeout_ms, db_error *e) {
   }
 
   if (conn->mysql != NULL && !conn->broken &&
-      mono_ms() - conn->last_used_ms > DB_IDLE_PING_MS && mysql_ping(conn->mysql) != 0)
+      time_mono_ms() - conn->last_used_ms > DB_IDLE_PING_MS && mysql_ping(conn->mysql) != 0)
     conn->broken = true;
   if (conn->mysql == NULL || conn->broken) {
     if (db_conn_connect(conn, e) != 0) {
@@ -356,7 +344,7 @@ void db_pool_release(db_pool *pool, db_conn *conn) {
     if (mysql_rollback(conn->mysql) != 0) conn->broken = true;
   }
   if (conn->broken) db_conn_close(conn);
-  conn->last_used_ms = mono_ms();
+  conn->last_used_ms = time_mono_ms();
   give_back(pool, conn);
 }
 

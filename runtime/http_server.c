@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pbjson.h"
+#include "timeutil.h"
 
 #define DEFAULT_MAX_BODY (64u * 1024u)
 #define DEFAULT_MAX_CONNECTIONS 512u
@@ -758,8 +759,7 @@ void http_server_stop(http_server *srv) {
   pthread_mutex_lock(&srv->mu);
   srv->stopping = 1;
   struct timespec deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += srv->timeout_s;
+  time_deadline_ts(CLOCK_MONOTONIC, (int64_t)srv->timeout_s * 1000, &deadline);
   while (srv->inflight > 0) {
     if (pthread_cond_timedwait(&srv->idle, &srv->mu, &deadline) == ETIMEDOUT)
       break;

@@ -19,6 +19,17 @@ int64_t time_mono_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void time_deadline_ts(clockid_t clock, int64_t ms_from_now, struct timespec *out) {
+  clock_gettime(clock, out);
+  if (ms_from_now <= 0) return;
+  out->tv_sec += (time_t)(ms_from_now / 1000);
+  out->tv_nsec += (long)(ms_from_now % 1000) * 1000000L;
+  if (out->tv_nsec >= 1000000000L) {
+    out->tv_sec++;
+    out->tv_nsec -= 1000000000L;
+  }
+}
+
 void time_to_timestamp(int64_t epoch_us, Google__Protobuf__Timestamp *ts) {
   /* Floor division so times before 1970 keep nanos in [0, 1e9), as the spec requires. */
   int64_t sec = epoch_us / 1000000, rem = epoch_us % 1000000;

@@ -74,13 +74,7 @@ static void relay_wait(outbox_relay *r, int ms) {
   pthread_mutex_lock(&r->mu);
   if (!r->notified && !atomic_load(&r->stop)) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
+    time_deadline_ts(CLOCK_MONOTONIC, ms, &ts);
     while (!r->notified && !atomic_load(&r->stop)) {
       if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == ETIMEDOUT) break;
     }

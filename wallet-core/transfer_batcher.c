@@ -327,13 +327,7 @@ void transfer_batcher_submit(transfer_batcher *b, const transfer_request *req,
   pthread_cond_signal(&b->work);
 
   struct timespec deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += b->cfg.wait_ms / 1000;
-  deadline.tv_nsec += (long)(b->cfg.wait_ms % 1000) * 1000000L;
-  if (deadline.tv_nsec >= 1000000000L) {
-    deadline.tv_sec++;
-    deadline.tv_nsec -= 1000000000L;
-  }
+  time_deadline_ts(CLOCK_MONOTONIC, b->cfg.wait_ms, &deadline);
   while (n->state != NODE_DONE) {
     if (pthread_cond_timedwait(&n->cv, &b->mu, &deadline) == ETIMEDOUT) break;
   }
