@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
 #include "read_model.h"
 #include "timeutil.h"
 #include "uuid.h"
@@ -158,20 +157,4 @@ rpc_code balances_ready(http_call *call, const ProtobufCMessage *request,
   return RPC_OK;
 oom:
   return rpc_status_set(st, RPC_RESOURCE_EXHAUSTED, "out of memory");
-}
-
-void balances_metrics(http_call *call, http_raw_response *out) {
-  size_t len = 0;
-  char *body = metrics_render(&len);
-  if (body == NULL) {
-    out->status = 500;
-    out->content_type = "text/plain";
-    out->body = strdup("out of memory\n");
-    out->len = out->body ? strlen(out->body) : 0;
-    return;
-  }
-  out->status = 200;
-  out->content_type = "text/plain; version=0.0.4";
-  out->body = body;
-  out->len = len;
 }

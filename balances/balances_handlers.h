@@ -26,7 +26,5 @@ rpc_code balances_health(http_call *call, const ProtobufCMessage *request,
 /* GET /readyz: database ping ok, consumer assigned, projector not stuck; 503 otherwise. */
 rpc_code balances_ready(http_call *call, const ProtobufCMessage *request,
                         ProtobufCMessage *response, rpc_status *st);
-/* GET /metrics */
-void balances_metrics(http_call *call, http_raw_response *out);
 
 #endif

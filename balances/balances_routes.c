@@ -2,6 +2,7 @@
 #include "balances_routes.h"
 
 #include "balances_handlers.h"
+#include "metrics_http.h"
 #include "wallet/v1/balances.pb-c.h"
 #include "wallet/v1/health.pb-c.h"
 
@@ -12,7 +13,7 @@ static const http_route balances_route_table[] = {
      &wallet__v1__health_response__descriptor, balances_health, 200, NULL},
     {"GET", "/readyz", &wallet__v1__health_request__descriptor,
      &wallet__v1__health_response__descriptor, balances_ready, 200, NULL},
-    {"GET", "/metrics", NULL, NULL, NULL, 200, balances_metrics},
+    {"GET", "/metrics", NULL, NULL, NULL, 200, metrics_http_handler},
 };
 
 const http_route *balances_routes(size_t *n) {

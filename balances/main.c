@@ -1,6 +1,5 @@
 /* balances: the read-model service (GET /balances/{id} on port 3003) and its rebuild tool. */
 #include <inttypes.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +13,9 @@
 #include "kafka_admin.h"
 #include "log.h"
 #include "metrics.h"
-#include "migrate.h"
 #include "projector.h"
 #include "rebuild.h"
+#include "service.h"
 #include "balances_routes.h"
 #include "timeutil.h"
 
@@ -63,13 +62,6 @@ typedef struct settings {
   int64_t partitions, replication, min_version_wait_ms;
 } settings;
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) {
-  (void)sig;
-  stop_requested = 1;
-}
-
 static int load_settings(settings *s, char *err, size_t errlen) {
   memset(s, 0, sizeof *s);
   s->http_addr = config_str("HTTP_ADDR", "127.0.0.1");
@@ -96,31 +88,10 @@ static int load_settings(settings *s, char *err, size_t errlen) {
   return 0;
 }
 
-/* Retries until the database answers (compose may start us first), up to ~60 s. */
-static int migrate_with_retry(const settings *s) {
-  char err[512];
-  int64_t deadline = time_mono_ms() + 60000;
-  int backoff = 250;
-  for (;;) {
-    int applied = 0;
-    if (migrate_run(&s->db, s->migrations_dir, &applied, err, sizeof err) == 0) {
-      log_info("migrations: %d applied from %s", applied, s->migrations_dir);
-      return 0;
-    }
-    if (time_mono_ms() >= deadline || stop_requested) {
-      log_error("migrations failed: %s", err);
-      return -1;
-    }
-    log_warn("migrations not applied yet (%s); retrying in %d ms", err, backoff);
-    time_sleep_ms(backoff);
-    backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
-  }
-}
-
 static int run_rebuild(const settings *s) {
   char err[512];
   int rc = 1;
-  if (migrate_with_retry(s) != 0) return 1;
+  if (service_migrate_with_retry(&s->db, s->migrations_dir) != 0) return 1;
   db_pool *pool = db_pool_new(&s->db, err, sizeof err);
   if (pool == NULL) {
     log_error("database pool: %s", err);
@@ -155,7 +126,7 @@ static int run_service(const settings *s) {
   http_server *srv = NULL;
   projector *proj = NULL;
 
-  if (migrate_with_retry(s) != 0) goto out;
+  if (service_migrate_with_retry(&s->db, s->migrations_dir) != 0) goto out;
   pool = db_pool_new(&s->db, err, sizeof err);
   notify = apply_notify_new();
   if (pool == NULL || notify == NULL) {
@@ -189,7 +160,7 @@ static int run_service(const settings *s) {
   };
   int backoff = 250;
   int64_t next_try = 0;
-  while (!stop_requested) {
+  while (!service_should_stop()) {
     if (proj == NULL && time_mono_ms() >= next_try) {
       if (kafka_ensure_topics(s->brokers, topics, 2, 5000, err, sizeof err) != 0) {
         log_warn("kafka topics not ensured yet (%s); retrying in %d ms", err, backoff);
@@ -242,12 +213,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "balances: %s\n", err);
     return 2;
   }
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  service_install_signals();
   return rebuild ? run_rebuild(&s) : run_service(&s);
 }

@@ -11,6 +11,7 @@
 #include "dead_letter.h"
 #include "event_decode.h"
 #include "kafka_consumer.h"
+#include "kafka_probe.h"
 #include "log.h"
 #include "metrics.h"
 #include "read_model.h"
@@ -267,13 +268,5 @@ void projector_get_status(projector *p, projector_status *out) {
 }
 
 int projector_kafka_probe(projector *p, int timeout_ms, char *err, size_t errlen) {
-  const struct rd_kafka_metadata *md = NULL;
-  rd_kafka_resp_err_t e =
-      rd_kafka_metadata(kafka_consumer_handle(p->consumer), 0, NULL, &md, timeout_ms);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    snprintf(err, errlen, "kafka: %s", rd_kafka_err2str(e));
-    return -1;
-  }
-  rd_kafka_metadata_destroy(md);
-  return 0;
+  return kafka_probe(kafka_consumer_handle(p->consumer), timeout_ms, err, errlen);
 }

@@ -30,7 +30,6 @@ rpc_code handlers_health(http_call *call, const ProtobufCMessage *req, ProtobufC
                          rpc_status *st);
 rpc_code handlers_ready(http_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                         rpc_status *st);
-void handlers_metrics(http_call *call, http_raw_response *out);
 
 /* Shared by the handler files. */
 

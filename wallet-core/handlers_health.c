@@ -1,10 +1,9 @@
-/* handlers_health: GET /healthz (process up), GET /readyz (database and Kafka), GET /metrics. */
+/* handlers_health: GET /healthz (process up), GET /readyz (database and Kafka). */
 #include <stdio.h>
 #include <string.h>
 
 #include "app.h"
 #include "handlers.h"
-#include "metrics.h"
 #include "wallet/v1/health.pb-c.h"
 
 #define READY_ACQUIRE_MS 1000
@@ -59,18 +58,4 @@ rpc_code handlers_ready(http_call *call, const ProtobufCMessage *req, ProtobufCM
   return rpc_status_set(st, RPC_UNAVAILABLE, "not ready:%s%s%s%s",
                         db_ok ? "" : " database: ", db_ok ? "" : db_detail,
                         kafka_ok ? "" : " kafka: ", kafka_ok ? "" : kafka_detail);
-}
-
-void handlers_metrics(http_call *call, http_raw_response *out) {
-  size_t len = 0;
-  char *body = metrics_render(&len);
-  if (body == NULL) {
-    out->status = 500;
-    out->content_type = "text/plain";
-    return;
-  }
-  out->status = 200;
-  out->content_type = "text/plain; version=0.0.4";
-  out->body = body;
-  out->len = len;
 }

@@ -1,6 +1,5 @@
 /* wallet-core: the process (settings, migrations, pool, topics, outbox relay, HTTP, signals). */
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +10,9 @@
 #include "db.h"
 #include "kafka_admin.h"
 #include "log.h"
-#include "migrate.h"
 #include "outbox_relay.h"
 #include "routes.h"
+#include "service.h"
 #include "timeutil.h"
 
 static const char usage[] =
@@ -40,13 +39,6 @@ static const char usage[] =
     "  TRANSFER_BATCH_MAX      transfers per DB transaction at most   (256)\n"
     "  TRANSFER_QUEUE_MAX      queued transfers before 503            (8192)\n"
     "  TRANSFER_WAIT_MS        a request's wait for its group, then 503 (10000)\n";
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig) {
-  (void)sig;
-  stop_requested = 1;
-}
 
 typedef struct settings {
   const char *http_addr;
@@ -96,26 +88,6 @@ static int settings_load(settings *s, char *err, size_t errlen) {
   return 0;
 }
 
-/* Compose may start us before MariaDB answers: retry with backoff for about a minute. */
-static int migrate_with_retry(const settings *s) {
-  char err[512];
-  int64_t deadline = time_mono_ms() + 60000, backoff = 250;
-  for (;;) {
-    int applied = 0;
-    if (migrate_run(&s->db, s->migrations_dir, &applied, err, sizeof err) == 0) {
-      log_info("migrations: %d applied from %s", applied, s->migrations_dir);
-      return 0;
-    }
-    if (stop_requested || time_mono_ms() + backoff > deadline) {
-      log_error("migrations failed: %s", err);
-      return -1;
-    }
-    log_warn("migrations: %s; retrying in %lld ms", err, (long long)backoff);
-    time_sleep_ms(backoff);
-    if (backoff < 4000) backoff *= 2;
-  }
-}
-
 /* Topics are created in the background: the HTTP server must come up even while Kafka is
  * down (readiness says so), and the relay simply retries until the topics exist. */
 typedef struct topics_job {
@@ -131,14 +103,14 @@ static void *ensure_topics_main(void *arg) {
       {s->topic_balances, (int)s->partitions, (int)s->replication},
   };
   int64_t backoff = 500;
-  while (!stop_requested) {
+  while (!service_should_stop()) {
     char err[512];
     if (kafka_ensure_topics(s->brokers, specs, 2, 5000, err, sizeof err) == 0) {
       log_info("kafka: topics %s and %s ready", s->topic_transactions, s->topic_balances);
       break;
     }
     log_warn("kafka: ensuring topics failed: %s; retrying in %lld ms", err, (long long)backoff);
-    for (int64_t t = 0; t < backoff && !stop_requested; t += 100) time_sleep_ms(100);
+    for (int64_t t = 0; t < backoff && !service_should_stop(); t += 100) time_sleep_ms(100);
     if (backoff < 8000) backoff *= 2;
   }
   atomic_store(&job->done, true);
@@ -162,11 +134,7 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  struct sigaction sa = {0};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  service_install_signals();
 
   int exit_code = 1;
   db_pool *pool = NULL;
@@ -178,7 +146,7 @@ int main(int argc, char **argv) {
   topics_job job = {.s = &s};
   atomic_init(&job.done, false);
 
-  if (migrate_with_retry(&s) != 0) goto out;
+  if (service_migrate_with_retry(&s.db, s.migrations_dir) != 0) goto out;
   pool = db_pool_new(&s.db, err, sizeof err);
   if (pool == NULL) {
     log_error("database pool: %s", err);
@@ -226,7 +194,7 @@ int main(int argc, char **argv) {
   }
   log_info("wallet-core listening on %s:%u", s.http_addr, (unsigned)http_server_port(srv));
 
-  while (!stop_requested) time_sleep_ms(100);
+  while (!service_should_stop()) time_sleep_ms(100);
   log_info("shutting down");
   exit_code = 0;
 
@@ -234,7 +202,7 @@ out:
   /* Order: no new requests, then answer every queued transfer, then drain the relay (and
    * its producer), then the pool. */
   http_server_stop(srv);
-  stop_requested = 1;
+  service_request_stop();
   transfer_batcher_stop(batcher);
   outbox_relay_stop(relay);
   if (topics_started) pthread_join(topics_thread, NULL);

@@ -11,6 +11,7 @@
 
 #include "dbtime.h"
 #include "event_headers.h"
+#include "kafka_probe.h"
 #include "kafka_producer.h"
 #include "log.h"
 #include "metrics.h"
@@ -380,20 +381,7 @@ int outbox_relay_kafka_check(outbox_relay *r, int timeout_ms, char *detail, size
     snprintf(detail, len, "no Kafka producer");
     return -1;
   }
-  const struct rd_kafka_metadata *md = NULL;
-  rd_kafka_resp_err_t e =
-      rd_kafka_metadata(kafka_producer_handle(r->producer), 0, NULL, &md, timeout_ms);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    snprintf(detail, len, "Kafka metadata request failed: %s", rd_kafka_err2str(e));
-    return -1;
-  }
-  int brokers = md->broker_cnt;
-  rd_kafka_metadata_destroy(md);
-  if (brokers == 0) {
-    snprintf(detail, len, "Kafka answered with no brokers");
-    return -1;
-  }
-  return 0;
+  return kafka_probe(kafka_producer_handle(r->producer), timeout_ms, detail, len);
 }
 
 bool outbox_relay_is_leader(outbox_relay *r) { return r != NULL && atomic_load(&r->leader); }

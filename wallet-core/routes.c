@@ -2,6 +2,7 @@
 #include "routes.h"
 
 #include "handlers.h"
+#include "metrics_http.h"
 #include "wallet/v1/health.pb-c.h"
 #include "wallet/v1/wallet_core.pb-c.h"
 
@@ -30,7 +31,7 @@ const http_route wallet_routes[] = {
           wallet__v1__health_response__descriptor, handlers_health, 200),
     ROUTE("GET", "/readyz", wallet__v1__health_request__descriptor,
           wallet__v1__health_response__descriptor, handlers_ready, 200),
-    {.method = "GET", .pattern = "/metrics", .raw = handlers_metrics},
+    {.method = "GET", .pattern = "/metrics", .raw = metrics_http_handler},
 };
 
 const size_t wallet_routes_count = sizeof wallet_routes / sizeof wallet_routes[0];
