@@ -25,73 +25,62 @@ int events_account_created(db_conn *conn, const wallet_topics *topics, const cha
   return outbox_insert(conn, topics->balances, account_id, &ev.base, event_id, occurred_us, e);
 }
 
+/* The two events a committed transfer publishes. The messages point into this struct (ids,
+ * timestamp): build it in place and do not copy it. */
+typedef struct transfer_events {
+  Google__Protobuf__Timestamp ts;
+  char tc_id[UUID_STR_LEN], bu_id[UUID_STR_LEN];
+  Wallet__V1__TransactionCreated tc;
+  Wallet__V1__BalanceUpdated bu;
+} transfer_events;
+
+static void transfer_events_build(const events_transfer *t, transfer_events *ev) {
+  ev->ts = (Google__Protobuf__Timestamp)GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+  time_to_timestamp(t->occurred_us, &ev->ts);
+
+  uuid_v7(ev->tc_id);
+  ev->tc = (Wallet__V1__TransactionCreated)WALLET__V1__TRANSACTION_CREATED__INIT;
+  ev->tc.event_id = ev->tc_id;
+  ev->tc.occurred_at = &ev->ts;
+  ev->tc.transaction_id = (char *)t->transaction_id;
+  ev->tc.account_id_from = (char *)t->account_id_from;
+  ev->tc.account_id_to = (char *)t->account_id_to;
+  ev->tc.amount = t->amount;
+
+  uuid_v7(ev->bu_id);
+  ev->bu = (Wallet__V1__BalanceUpdated)WALLET__V1__BALANCE_UPDATED__INIT;
+  ev->bu.event_id = ev->bu_id;
+  ev->bu.occurred_at = &ev->ts;
+  ev->bu.transaction_id = (char *)t->transaction_id;
+  ev->bu.account_id_from = (char *)t->account_id_from;
+  ev->bu.account_id_to = (char *)t->account_id_to;
+  ev->bu.balance_account_id_from = t->balance_from;
+  ev->bu.balance_account_id_to = t->balance_to;
+  ev->bu.version_account_id_from = t->version_from;
+  ev->bu.version_account_id_to = t->version_to;
+}
+
 int events_transfer_done(db_conn *conn, const wallet_topics *topics, const events_transfer *t,
                          db_error *e) {
-  Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-  time_to_timestamp(t->occurred_us, &ts);
-
-  char tc_id[UUID_STR_LEN];
-  uuid_v7(tc_id);
-  Wallet__V1__TransactionCreated tc = WALLET__V1__TRANSACTION_CREATED__INIT;
-  tc.event_id = tc_id;
-  tc.occurred_at = &ts;
-  tc.transaction_id = (char *)t->transaction_id;
-  tc.account_id_from = (char *)t->account_id_from;
-  tc.account_id_to = (char *)t->account_id_to;
-  tc.amount = t->amount;
-  if (outbox_insert(conn, topics->transactions, t->account_id_from, &tc.base, tc_id,
+  transfer_events ev;
+  transfer_events_build(t, &ev);
+  if (outbox_insert(conn, topics->transactions, t->account_id_from, &ev.tc.base, ev.tc_id,
                     t->occurred_us, e) != 0) {
     return -1;
   }
-
-  char bu_id[UUID_STR_LEN];
-  uuid_v7(bu_id);
-  Wallet__V1__BalanceUpdated bu = WALLET__V1__BALANCE_UPDATED__INIT;
-  bu.event_id = bu_id;
-  bu.occurred_at = &ts;
-  bu.transaction_id = (char *)t->transaction_id;
-  bu.account_id_from = (char *)t->account_id_from;
-  bu.account_id_to = (char *)t->account_id_to;
-  bu.balance_account_id_from = t->balance_from;
-  bu.balance_account_id_to = t->balance_to;
-  bu.version_account_id_from = t->version_from;
-  bu.version_account_id_to = t->version_to;
-  return outbox_insert(conn, topics->balances, t->account_id_from, &bu.base, bu_id,
+  return outbox_insert(conn, topics->balances, t->account_id_from, &ev.bu.base, ev.bu_id,
                        t->occurred_us, e);
 }
 
 int events_transfer_rows(const wallet_topics *topics, const events_transfer *t,
                          outbox_row out[2], db_error *e) {
-  Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-  time_to_timestamp(t->occurred_us, &ts);
-
-  char tc_id[UUID_STR_LEN];
-  uuid_v7(tc_id);
-  Wallet__V1__TransactionCreated tc = WALLET__V1__TRANSACTION_CREATED__INIT;
-  tc.event_id = tc_id;
-  tc.occurred_at = &ts;
-  tc.transaction_id = (char *)t->transaction_id;
-  tc.account_id_from = (char *)t->account_id_from;
-  tc.account_id_to = (char *)t->account_id_to;
-  tc.amount = t->amount;
-  if (outbox_row_pack(&out[0], topics->transactions, t->account_id_from, &tc.base, tc_id,
-                      t->occurred_us, e) != 0) {
+  transfer_events ev;
+  transfer_events_build(t, &ev);
+  if (outbox_row_pack(&out[0], topics->transactions, t->account_id_from, &ev.tc.base,
+                      ev.tc_id, t->occurred_us, e) != 0) {
     return -1;
   }
-
-  char bu_id[UUID_STR_LEN];
-  uuid_v7(bu_id);
-  Wallet__V1__BalanceUpdated bu = WALLET__V1__BALANCE_UPDATED__INIT;
-  bu.event_id = bu_id;
-  bu.occurred_at = &ts;
-  bu.transaction_id = (char *)t->transaction_id;
-  bu.account_id_from = (char *)t->account_id_from;
-  bu.account_id_to = (char *)t->account_id_to;
-  bu.balance_account_id_from = t->balance_from;
-  bu.balance_account_id_to = t->balance_to;
-  bu.version_account_id_from = t->version_from;
-  bu.version_account_id_to = t->version_to;
-  if (outbox_row_pack(&out[1], topics->balances, t->account_id_from, &bu.base, bu_id,
+  if (outbox_row_pack(&out[1], topics->balances, t->account_id_from, &ev.bu.base, ev.bu_id,
                       t->occurred_us, e) != 0) {
     outbox_row_free(&out[0]);
     return -1;
