@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dbtime.h"
+#include "sqlbatch.h"
 
 #define RM_MAX_ROWS_PER_STMT 1024
 
@@ -39,19 +40,7 @@ static char *rm_upsert_sql(size_t rows) {
       " balance = IF(VALUES(version) > version, VALUES(balance), balance),"
       " updated_at = IF(VALUES(version) > version, VALUES(updated_at), updated_at),"
       " version = GREATEST(version, VALUES(version))";
-  size_t len = sizeof head + rows * sizeof tuple + sizeof tail;
-  char *sql = malloc(len);
-  if (sql == NULL) return NULL;
-  char *p = sql;
-  memcpy(p, head, sizeof head - 1);
-  p += sizeof head - 1;
-  for (size_t i = 0; i < rows; i++) {
-    if (i > 0) *p++ = ',';
-    memcpy(p, tuple, sizeof tuple - 1);
-    p += sizeof tuple - 1;
-  }
-  memcpy(p, tail, sizeof tail); /* with its NUL */
-  return sql;
+  return sqlbatch_repeat_sql(head, tuple, rows, tail);
 }
 
 static size_t rm_bucket(size_t n) {

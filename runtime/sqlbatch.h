@@ -1,8 +1,9 @@
 /* sqlbatch: multi-row INSERTs and padded IN lists drawn from a fixed, small set of
  * statement shapes, so set-based writes do not flood the per-connection prepared
- * statement cache (runtime/db.c keeps 64 per connection). */
-#ifndef WALLET_CORE_SQLBATCH_H
-#define WALLET_CORE_SQLBATCH_H
+ * statement cache (runtime/db.c keeps 64 per connection). Owned by runtime; wallet-core
+ * (outbox, transfers, relay) and balances (read-model upserts) use it. */
+#ifndef WALLET_SQLBATCH_H
+#define WALLET_SQLBATCH_H
 
 #include <stddef.h>
 
@@ -17,6 +18,10 @@ size_t sqlbatch_in_slots(size_t k);
 
 /* head "?,?,...,?" (slots marks) tail, malloc'd; NULL on OOM. */
 char *sqlbatch_in_sql(const char *head, size_t slots, const char *tail);
+
+/* head, then k copies of unit separated by commas, then tail, malloc'd; NULL on OOM. For
+ * callers with their own bucket sizes (e.g. "(?,?,?,?)" VALUES tuples of an upsert). */
+char *sqlbatch_repeat_sql(const char *head, const char *unit, size_t k, const char *tail);
 
 /* Fills the ncols parameters of row `row` into out. */
 typedef void (*sqlbatch_fill)(const void *ctx, size_t row, db_param *out);

@@ -19,8 +19,7 @@ static void oom(db_error *e, const char *what) {
   snprintf(e->message, sizeof e->message, "out of memory building %s", what);
 }
 
-/* head + k copies of unit separated by commas + tail. */
-static char *repeat_sql(const char *head, const char *unit, size_t k, const char *tail) {
+char *sqlbatch_repeat_sql(const char *head, const char *unit, size_t k, const char *tail) {
   size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
   char *sql = malloc(hl + k * (ul + 1) + tl + 1);
   if (sql == NULL) return NULL;
@@ -37,7 +36,7 @@ static char *repeat_sql(const char *head, const char *unit, size_t k, const char
 }
 
 char *sqlbatch_in_sql(const char *head, size_t slots, const char *tail) {
-  return repeat_sql(head, "?", slots, tail);
+  return sqlbatch_repeat_sql(head, "?", slots, tail);
 }
 
 int sqlbatch_insert(db_conn *conn, const char *head, const char *row, size_t ncols,
@@ -60,7 +59,7 @@ int sqlbatch_insert(db_conn *conn, const char *head, const char *row, size_t nco
         break;
       }
     }
-    char *sql = repeat_sql(head, row, k, tail);
+    char *sql = sqlbatch_repeat_sql(head, row, k, tail);
     if (sql == NULL) {
       oom(e, "an insert");
       rc = -1;
