@@ -26,6 +26,7 @@
 #include "test_env.h"
 #include "timeutil.h"
 #include "transfer_batcher.h"
+#include "wallet_fixture.h"
 
 #define A1 "a1000000-0000-4000-8000-000000000001"
 #define A2 "a1000000-0000-4000-8000-000000000002"
@@ -42,19 +43,13 @@ typedef struct fixture {
   transfer_batcher *b;
 } fixture;
 
+static int64_t query_i64(db_conn *c, const char *sql) { return wallet_fixture_i64(c, sql); }
+
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   assert_non_null(f);
-  f->cfg = test_db_fresh("wallet_batch");
-  f->cfg.pool_size = 8;
-  char dir[1024], err[512];
-  snprintf(dir, sizeof dir, "%s/migrations/wallet-core", test_env_require("WALLET_SOURCE_DIR"));
-  if (migrate_run(&f->cfg, dir, NULL, err, sizeof err) != 0) fail_msg("migrate: %s", err);
-  f->pool = db_pool_new(&f->cfg, err, sizeof err);
-  assert_non_null(f->pool);
+  wallet_fixture_db_open("wallet_batch", 8, &f->cfg, &f->pool, &f->conn);
   db_error e;
-  f->conn = db_pool_acquire(f->pool, 5000, &e);
-  assert_non_null(f->conn);
   f->holder = db_pool_acquire(f->pool, 5000, &e);
   assert_non_null(f->holder);
   *state = f;
@@ -65,8 +60,7 @@ static int teardown(void **state) {
   fixture *f = *state;
   transfer_batcher_stop(f->b);
   db_pool_release(f->pool, f->holder);
-  db_pool_release(f->pool, f->conn);
-  db_pool_free(f->pool);
+  wallet_fixture_db_close(f->pool, f->conn);
   free(f);
   return 0;
 }
@@ -77,15 +71,6 @@ static void start(fixture *f, int threads, int queue_max, int wait_ms) {
   char err[256];
   f->b = transfer_batcher_start(&bc, err, sizeof err);
   if (f->b == NULL) fail_msg("batcher: %s", err);
-}
-
-static int64_t query_i64(db_conn *c, const char *sql) {
-  db_rows *r = NULL;
-  db_error e;
-  if (db_query(c, sql, NULL, 0, &r, &e) != 0) fail_msg("%s: %s", sql, e.message);
-  int64_t v = db_rows_i64(r, 0, 0);
-  db_rows_free(r);
-  return v;
 }
 
 /* Every transfer bumps both accounts' versions by one, money is conserved, and each

@@ -26,6 +26,7 @@
 #include "routes.h"
 #include "test_env.h"
 #include "timeutil.h"
+#include "wallet_fixture.h"
 #include "wallet/v1/events.pb-c.h"
 
 #define A1 "a1000000-0000-4000-8000-000000000001"
@@ -46,31 +47,17 @@ typedef struct fixture {
   wallet_app app;
 } fixture;
 
-static void migrate_fresh(fixture *f, const char *prefix) {
-  f->cfg = test_db_fresh(prefix);
-  f->cfg.pool_size = 8;
-  char dir[1024], err[512];
-  snprintf(dir, sizeof dir, "%s/migrations/wallet-core", test_env_require("WALLET_SOURCE_DIR"));
-  if (migrate_run(&f->cfg, dir, NULL, err, sizeof err) != 0) fail_msg("migrate: %s", err);
-}
+static int64_t query_i64(db_conn *c, const char *sql) { return wallet_fixture_i64(c, sql); }
 
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   assert_non_null(f);
-  migrate_fresh(f, "wallet_http");
+  wallet_fixture_db_open("wallet_http", 8, &f->cfg, &f->pool, &f->conn);
   char err[512];
-  f->pool = db_pool_new(&f->cfg, err, sizeof err);
-  assert_non_null(f->pool);
-  db_error e;
-  f->conn = db_pool_acquire(f->pool, 5000, &e);
-  assert_non_null(f->conn);
 
   test_unique_name("wtx", f->topic_tx, sizeof f->topic_tx);
   test_unique_name("wbal", f->topic_bal, sizeof f->topic_bal);
-  kafka_topic_spec specs[] = {{f->topic_tx, 3, 1}, {f->topic_bal, 3, 1}};
-  if (kafka_ensure_topics(test_kafka_brokers(), specs, 2, 15000, err, sizeof err) != 0) {
-    fail_msg("topics: %s", err);
-  }
+  wallet_fixture_topics(f->topic_tx, f->topic_bal);
   outbox_relay_config rc = {.db = f->cfg, .brokers = test_kafka_brokers()};
   f->relay = outbox_relay_start(&rc, err, sizeof err);
   if (f->relay == NULL) fail_msg("relay: %s", err);
@@ -89,19 +76,9 @@ static int teardown(void **state) {
   fixture *f = *state;
   http_server_stop(f->srv);
   outbox_relay_stop(f->relay);
-  db_pool_release(f->pool, f->conn);
-  db_pool_free(f->pool);
+  wallet_fixture_db_close(f->pool, f->conn);
   free(f);
   return 0;
-}
-
-static int64_t query_i64(db_conn *c, const char *sql) {
-  db_rows *r = NULL;
-  db_error e;
-  if (db_query(c, sql, NULL, 0, &r, &e) != 0) fail_msg("%s: %s", sql, e.message);
-  int64_t v = db_rows_i64(r, 0, 0);
-  db_rows_free(r);
-  return v;
 }
 
 static void snapshot(db_conn *c, char *out, size_t len) {

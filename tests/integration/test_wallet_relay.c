@@ -21,6 +21,7 @@
 #include "test_env.h"
 #include "timeutil.h"
 #include "transfers.h"
+#include "wallet_fixture.h"
 
 #define A1 "a1000000-0000-4000-8000-000000000001"
 #define A2 "a1000000-0000-4000-8000-000000000002"
@@ -35,19 +36,12 @@ typedef struct fixture {
   wallet_topics topics;
 } fixture;
 
+static int64_t query_i64(db_conn *c, const char *sql) { return wallet_fixture_i64(c, sql); }
+
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   assert_non_null(f);
-  f->cfg = test_db_fresh("wallet_relay");
-  f->cfg.pool_size = 4;
-  char dir[1024], err[512];
-  snprintf(dir, sizeof dir, "%s/migrations/wallet-core", test_env_require("WALLET_SOURCE_DIR"));
-  if (migrate_run(&f->cfg, dir, NULL, err, sizeof err) != 0) fail_msg("migrate: %s", err);
-  f->pool = db_pool_new(&f->cfg, err, sizeof err);
-  assert_non_null(f->pool);
-  db_error e;
-  f->conn = db_pool_acquire(f->pool, 5000, &e);
-  assert_non_null(f->conn);
+  wallet_fixture_db_open("wallet_relay", 4, &f->cfg, &f->pool, &f->conn);
   test_unique_name("rtx", f->topic_tx, sizeof f->topic_tx);
   test_unique_name("rbal", f->topic_bal, sizeof f->topic_bal);
   f->topics = (wallet_topics){f->topic_tx, f->topic_bal};
@@ -57,28 +51,12 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fixture *f = *state;
-  db_pool_release(f->pool, f->conn);
-  db_pool_free(f->pool);
+  wallet_fixture_db_close(f->pool, f->conn);
   free(f);
   return 0;
 }
 
-static void make_topics(fixture *f) {
-  char err[512];
-  kafka_topic_spec specs[] = {{f->topic_tx, 3, 1}, {f->topic_bal, 3, 1}};
-  if (kafka_ensure_topics(test_kafka_brokers(), specs, 2, 15000, err, sizeof err) != 0) {
-    fail_msg("topics: %s", err);
-  }
-}
-
-static int64_t query_i64(db_conn *c, const char *sql) {
-  db_rows *r = NULL;
-  db_error e;
-  if (db_query(c, sql, NULL, 0, &r, &e) != 0) fail_msg("%s: %s", sql, e.message);
-  int64_t v = db_rows_i64(r, 0, 0);
-  db_rows_free(r);
-  return v;
-}
+static void make_topics(fixture *f) { wallet_fixture_topics(f->topic_tx, f->topic_bal); }
 
 static void transfer_n(fixture *f, int n, outbox_relay *notify) {
   for (int i = 0; i < n; i++) {

@@ -20,6 +20,7 @@
 #include "test_env.h"
 #include "transfers.h"
 #include "validate.h"
+#include "wallet_fixture.h"
 #include "wallet/v1/events.pb-c.h"
 
 #define A1 "a1000000-0000-4000-8000-000000000001"
@@ -35,39 +36,21 @@ typedef struct fixture {
   db_conn *conn;
 } fixture;
 
+static int64_t query_i64(db_conn *c, const char *sql) { return wallet_fixture_i64(c, sql); }
+
 static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   assert_non_null(f);
-  f->cfg = test_db_fresh("wallet_tr");
-  f->cfg.pool_size = 16;
-  const char *src = test_env_require("WALLET_SOURCE_DIR");
-  char dir[1024], err[512];
-  snprintf(dir, sizeof dir, "%s/migrations/wallet-core", src);
-  if (migrate_run(&f->cfg, dir, NULL, err, sizeof err) != 0) fail_msg("migrate: %s", err);
-  f->pool = db_pool_new(&f->cfg, err, sizeof err);
-  assert_non_null(f->pool);
-  db_error e;
-  f->conn = db_pool_acquire(f->pool, 5000, &e);
-  if (f->conn == NULL) fail_msg("acquire: %s", e.message);
+  wallet_fixture_db_open("wallet_tr", 16, &f->cfg, &f->pool, &f->conn);
   *state = f;
   return 0;
 }
 
 static int teardown(void **state) {
   fixture *f = *state;
-  db_pool_release(f->pool, f->conn);
-  db_pool_free(f->pool);
+  wallet_fixture_db_close(f->pool, f->conn);
   free(f);
   return 0;
-}
-
-static int64_t query_i64(db_conn *c, const char *sql) {
-  db_rows *r = NULL;
-  db_error e;
-  if (db_query(c, sql, NULL, 0, &r, &e) != 0) fail_msg("%s: %s", sql, e.message);
-  int64_t v = db_rows_i64(r, 0, 0);
-  db_rows_free(r);
-  return v;
 }
 
 static void account_state(db_conn *c, const char *id, int64_t *balance, int64_t *version) {
