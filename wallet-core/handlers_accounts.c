@@ -1,5 +1,5 @@
 /* handlers_accounts: POST /accounts, GET /accounts/{id}, GET /accounts. */
-#include <stdlib.h>
+#include <stddef.h>
 
 #include "accounts.h"
 #include "app.h"
@@ -56,28 +56,29 @@ static void fill_account_row(http_call *call, const void *row, ProtobufCMessage 
   fill_account(call, row, (Wallet__V1__Account *)msg);
 }
 
+static wallet_rc list_accounts_page(db_conn *conn, const char *after, int limit, void **rows,
+                                    size_t *n, int *more, wallet_err *e) {
+  account_row *r = NULL;
+  wallet_rc rc = accounts_list(conn, after, limit, &r, n, more, e);
+  *rows = r;
+  return rc;
+}
+
+static const paging_spec account_pages = {
+    .list = list_accounts_page,
+    .row_size = sizeof(account_row),
+    .id_offset = offsetof(account_row, id),
+    .item = &wallet__v1__account__descriptor,
+    .fill = fill_account_row,
+};
+
 rpc_code handlers_list_accounts(http_call *call, const ProtobufCMessage *req,
                                 ProtobufCMessage *resp, rpc_status *st) {
   const Wallet__V1__ListAccountsRequest *in = (const Wallet__V1__ListAccountsRequest *)req;
   Wallet__V1__ListAccountsResponse *out = (Wallet__V1__ListAccountsResponse *)resp;
-  wallet_err e = {0};
-  paging_req page;
-  if (paging_parse(in->page_size, in->page_token, &page, &e) != WALLET_OK) {
-    return wallet_err_to_rpc(&e, st);
-  }
-  db_conn *conn = handlers_acquire(call, st);
-  if (conn == NULL) return st->code;
-  account_row *rows = NULL;
-  size_t n = 0;
-  int more = 0;
-  wallet_rc rc = accounts_list(conn, page.after, page.limit, &rows, &n, &more, &e);
-  handlers_release(call, conn);
-  if (rc != WALLET_OK) return wallet_err_to_rpc(&e, st);
-  ProtobufCMessage **msgs = NULL;
-  rpc_code code = paging_fill(call, rows, n, sizeof *rows, &wallet__v1__account__descriptor,
-                              fill_account_row, &msgs, &out->n_accounts, st);
-  out->accounts = (Wallet__V1__Account **)msgs;
-  if (code == RPC_OK && more && n > 0) out->next_page_token = handlers_str(call, rows[n - 1].id);
-  free(rows);
+  ProtobufCMessage **items = NULL;
+  rpc_code code = paging_handle(call, &account_pages, in->page_size, in->page_token, &items,
+                                &out->n_accounts, &out->next_page_token, st);
+  out->accounts = (Wallet__V1__Account **)items;
   return code;
 }

@@ -1,5 +1,5 @@
 /* handlers_clients: POST /clients, GET /clients/{id}, GET /clients. */
-#include <stdlib.h>
+#include <stddef.h>
 
 #include "clients.h"
 #include "handlers.h"
@@ -52,28 +52,29 @@ static void fill_client_row(http_call *call, const void *row, ProtobufCMessage *
   fill_client(call, row, (Wallet__V1__Client *)msg);
 }
 
+static wallet_rc list_clients_page(db_conn *conn, const char *after, int limit, void **rows,
+                                   size_t *n, int *more, wallet_err *e) {
+  client_row *r = NULL;
+  wallet_rc rc = clients_list(conn, after, limit, &r, n, more, e);
+  *rows = r;
+  return rc;
+}
+
+static const paging_spec client_pages = {
+    .list = list_clients_page,
+    .row_size = sizeof(client_row),
+    .id_offset = offsetof(client_row, id),
+    .item = &wallet__v1__client__descriptor,
+    .fill = fill_client_row,
+};
+
 rpc_code handlers_list_clients(http_call *call, const ProtobufCMessage *req,
                                ProtobufCMessage *resp, rpc_status *st) {
   const Wallet__V1__ListClientsRequest *in = (const Wallet__V1__ListClientsRequest *)req;
   Wallet__V1__ListClientsResponse *out = (Wallet__V1__ListClientsResponse *)resp;
-  wallet_err e = {0};
-  paging_req page;
-  if (paging_parse(in->page_size, in->page_token, &page, &e) != WALLET_OK) {
-    return wallet_err_to_rpc(&e, st);
-  }
-  db_conn *conn = handlers_acquire(call, st);
-  if (conn == NULL) return st->code;
-  client_row *rows = NULL;
-  size_t n = 0;
-  int more = 0;
-  wallet_rc rc = clients_list(conn, page.after, page.limit, &rows, &n, &more, &e);
-  handlers_release(call, conn);
-  if (rc != WALLET_OK) return wallet_err_to_rpc(&e, st);
-  ProtobufCMessage **msgs = NULL;
-  rpc_code code = paging_fill(call, rows, n, sizeof *rows, &wallet__v1__client__descriptor,
-                              fill_client_row, &msgs, &out->n_clients, st);
-  out->clients = (Wallet__V1__Client **)msgs;
-  if (code == RPC_OK && more && n > 0) out->next_page_token = handlers_str(call, rows[n - 1].id);
-  free(rows);
+  ProtobufCMessage **items = NULL;
+  rpc_code code = paging_handle(call, &client_pages, in->page_size, in->page_token, &items,
+                                &out->n_clients, &out->next_page_token, st);
+  out->clients = (Wallet__V1__Client **)items;
   return code;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers.h"
 #include "validate.h"
 
 wallet_rc paging_parse(int32_t page_size, const char *page_token, paging_req *out,
@@ -56,9 +57,10 @@ out:
   return rc;
 }
 
-rpc_code paging_fill(http_call *call, const void *rows, size_t n, size_t row_size,
-                     const ProtobufCMessageDescriptor *d, paging_fill_fn fill,
-                     ProtobufCMessage ***out, size_t *n_out, rpc_status *st) {
+/* (*out)[k] = a new message of type d filled from rows[k]. */
+static rpc_code paging_fill(http_call *call, const void *rows, size_t n, size_t row_size,
+                            const ProtobufCMessageDescriptor *d, paging_fill_fn fill,
+                            ProtobufCMessage ***out, size_t *n_out, rpc_status *st) {
   *out = http_call_alloc(call, (n ? n : 1) * sizeof **out);
   if (*out == NULL) return rpc_status_set(st, RPC_INTERNAL, "out of memory");
   for (size_t i = 0; i < n; i++) {
@@ -68,4 +70,30 @@ rpc_code paging_fill(http_call *call, const void *rows, size_t n, size_t row_siz
     (*out)[(*n_out)++] = m;
   }
   return RPC_OK;
+}
+
+rpc_code paging_handle(http_call *call, const paging_spec *spec, int32_t page_size,
+                       const char *page_token, ProtobufCMessage ***items, size_t *n_items,
+                       char **next_page_token, rpc_status *st) {
+  wallet_err e = {0};
+  paging_req page;
+  if (paging_parse(page_size, page_token, &page, &e) != WALLET_OK) {
+    return wallet_err_to_rpc(&e, st);
+  }
+  db_conn *conn = handlers_acquire(call, st);
+  if (conn == NULL) return st->code;
+  void *rows = NULL;
+  size_t n = 0;
+  int more = 0;
+  wallet_rc rc = spec->list(conn, page.after, page.limit, &rows, &n, &more, &e);
+  handlers_release(call, conn);
+  if (rc != WALLET_OK) return wallet_err_to_rpc(&e, st);
+  rpc_code code = paging_fill(call, rows, n, spec->row_size, spec->item, spec->fill, items,
+                              n_items, st);
+  if (code == RPC_OK && more && n > 0) {
+    const char *last = (const char *)rows + (n - 1) * spec->row_size;
+    *next_page_token = handlers_str(call, last + spec->id_offset);
+  }
+  free(rows);
+  return code;
 }

@@ -35,11 +35,23 @@ wallet_rc paging_query(db_conn *conn, const char *sql, const char *after, int li
                        size_t row_size, paging_row_fn from_row, void **rows, size_t *n,
                        int *more, const char *what, wallet_err *e);
 
-/* Fills one page of a list response: (*out)[k] = a new message of type d filled by fill from
- * rows[k]; *n_out counts the messages. Allocation is the call's (freed with it). */
+/* One kind of listed row: how to list a page of it, and how to show it. */
+typedef wallet_rc (*paging_list_fn)(db_conn *conn, const char *after, int limit, void **rows,
+                                    size_t *n, int *more, wallet_err *e);
 typedef void (*paging_fill_fn)(http_call *call, const void *row, ProtobufCMessage *msg);
-rpc_code paging_fill(http_call *call, const void *rows, size_t n, size_t row_size,
-                     const ProtobufCMessageDescriptor *d, paging_fill_fn fill,
-                     ProtobufCMessage ***out, size_t *n_out, rpc_status *st);
+typedef struct paging_spec {
+  paging_list_fn list;
+  size_t row_size;
+  size_t id_offset; /* offsetof(row, id): the last row's id is the next page token */
+  const ProtobufCMessageDescriptor *item;
+  paging_fill_fn fill;
+} paging_spec;
+
+/* A whole list handler: validates page_size/page_token, lists one page on a pooled
+ * connection, and fills *items (n_items messages of type spec->item, the call's memory) and,
+ * when more rows follow, *next_page_token. Returns the rpc code (st filled when not OK). */
+rpc_code paging_handle(http_call *call, const paging_spec *spec, int32_t page_size,
+                       const char *page_token, ProtobufCMessage ***items, size_t *n_items,
+                       char **next_page_token, rpc_status *st);
 
 #endif
