@@ -18,13 +18,22 @@ def committed_since(load, t):
 
 
 def run(stack, record_tally, name, inject, transfers, seconds, clients=32, urls=None,
-        scenario_hook=None):
+        scenario_hook=None, expected_faults=None):
     sc = Scenario(stack, name).setup()
+    # Faults take as long as they take (a restart waits for readiness), so a load with
+    # faults gets room to spare (still bounded by `seconds`) and is stopped once the faults
+    # are over and it has made its planned number of attempts: every fault hits a running
+    # load, however fast the machine.
     load = Load(urls or [stack.url("wallet-core")], sc.accounts, clients=clients,
-                transfers=transfers, seconds=seconds)
+                transfers=transfers * 20 if inject else transfers, seconds=seconds)
     load.start()
     try:
-        faults = inject(stack, load) if inject else 0
+        faults = 0
+        if inject:
+            faults = inject(stack, load)
+            while load.count() < transfers and not load.done():
+                time.sleep(0.05)
+            load.stop_flag.set()
     finally:
         load.join()
     # Heal whatever the scenario left down, then check everything.
@@ -32,6 +41,11 @@ def run(stack, record_tally, name, inject, transfers, seconds, clients=32, urls=
     tally = sc.check(load.outcomes, faults)
     line = record_tally(tally)
     print(line)
+    # A fault injected after the load ended proves nothing: every planned one must have
+    # hit a running load (this fails when the load ran out of time first).
+    if expected_faults is not None:
+        assert faults == expected_faults, "%d of %d faults hit the load: %s" % (
+            faults, expected_faults, line)
     if scenario_hook:
         scenario_hook(sc, load, tally)
     assert not tally.failed(), "\n".join([line] + tally.problems)
@@ -46,6 +60,8 @@ def kill_and_restart(parts, repeat, down_s=1.0):
         n = 0
         for i in range(repeat):
             load.wait_for(load.count("committed") + 100, timeout=30)
+            if load.done():
+                break
             for p in parts:
                 stack.kill9(p)
                 n += 1
@@ -73,18 +89,20 @@ def test_baseline(stack, record_tally, profile):
 
 def test_kill9_wallet_core(stack, record_tally, profile):
     run(stack, record_tally, "kill9_wallet_core",
-        kill_and_restart(["wallet-core"], profile["repeat"]), profile["transfers"], profile["seconds"])
+        kill_and_restart(["wallet-core"], profile["repeat"]),
+        profile["transfers"], profile["seconds"], expected_faults=profile["repeat"])
 
 
 def test_kill9_balances(stack, record_tally, profile):
     run(stack, record_tally, "kill9_balances",
-        kill_and_restart(["balances"], profile["repeat"]), profile["transfers"], profile["seconds"])
+        kill_and_restart(["balances"], profile["repeat"]),
+        profile["transfers"], profile["seconds"], expected_faults=profile["repeat"])
 
 
 def test_kill9_both(stack, record_tally, profile):
     run(stack, record_tally, "kill9_both",
-        kill_and_restart(["wallet-core", "balances"], profile["repeat"]), profile["transfers"],
-        profile["seconds"])
+        kill_and_restart(["wallet-core", "balances"], profile["repeat"]),
+        profile["transfers"], profile["seconds"], expected_faults=2 * profile["repeat"])
 
 
 def test_kafka_killed_and_restarted(stack, record_tally, profile):
@@ -95,6 +113,8 @@ def test_kafka_killed_and_restarted(stack, record_tally, profile):
         n = 0
         for _ in range(profile["repeat"]):
             load.wait_for(load.count("committed") + 100, timeout=30)
+            if load.done():
+                break
             stack.kill9("kafka")
             n += 1
             t = time.monotonic()
@@ -108,7 +128,7 @@ def test_kafka_killed_and_restarted(stack, record_tally, profile):
         assert tally.f["unavailable"] == 0 and tally.f["unknown"] == 0, load.summary()
 
     run(stack, record_tally, "kafka_kill9_restart", inject, profile["transfers"] * 2,
-        profile["seconds"], scenario_hook=hook)
+        profile["seconds"], scenario_hook=hook, expected_faults=profile["repeat"])
 
 
 def test_kafka_paused(stack, record_tally, profile):
@@ -145,6 +165,8 @@ def test_mariadb_killed_and_restarted(stack, record_tally, profile, db):
         n = 0
         for _ in range(profile["repeat"]):
             load.wait_for(load.count("committed") + 100, timeout=30)
+            if load.done():
+                break
             stack.kill9(db)
             n += 1
             time.sleep(2)
@@ -160,8 +182,9 @@ def test_mariadb_killed_and_restarted(stack, record_tally, profile, db):
     def hook(sc, load, tally):
         assert all(v > 0 for v in recovered.values()), "no transfer committed after %s came back: %s" % (db, recovered)
 
-    run(stack, record_tally, "kill9_" + db.replace("-", "_"), inject, profile["transfers"],
-        profile["seconds"], scenario_hook=hook)
+    run(stack, record_tally, "kill9_" + db.replace("-", "_"), inject,
+        profile["transfers"], profile["seconds"], scenario_hook=hook,
+        expected_faults=profile["repeat"])
 
 
 def test_two_instances_one_of_each_killed(stack, record_tally, profile):
