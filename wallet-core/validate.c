@@ -97,6 +97,13 @@ wallet_rc validate_idempotency_key(const char *s, wallet_err *e) {
                             "Idempotency-Key must be printable ASCII");
     }
   }
+  /* The key column's collation ignores trailing spaces ('k' = 'k ') while the code
+   * compares keys exactly: two keys that differ only there would be one key to the
+   * database and two to us. Edge spaces are also HTTP's optional whitespace. */
+  if (s[0] == ' ' || s[len - 1] == ' ') {
+    return wallet_err_set(e, WALLET_INVALID,
+                          "Idempotency-Key must not start or end with a space");
+  }
   return WALLET_OK;
 }
 
