@@ -350,7 +350,7 @@ void transfer_batcher_submit(transfer_batcher *b, const transfer_request *req,
   pthread_mutex_unlock(&b->mu);
   answer(out, WALLET_OUTCOME_UNKNOWN,
          "no answer in time: outcome unknown; retry with the same Idempotency-Key");
-  transfer_batcher_count(out, 1);
+  /* Not counted here: its group counts the real outcome when it finishes. */
 }
 
 void transfer_batcher_stop(transfer_batcher *b) {
