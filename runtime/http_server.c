@@ -1,4 +1,5 @@
-/* http_server: the JSON <-> protobuf HTTP gateway on libmicrohttpd, thread per connection. */
+/* http_server: the JSON <-> protobuf HTTP gateway on libmicrohttpd: thread per connection,
+ * or an epoll event loop with parked (deferred) calls and worker threads for blocking routes. */
 #include "http_server.h"
 
 #include <arpa/inet.h>
@@ -26,6 +27,7 @@
 #define DEFAULT_MAX_BODY (64u * 1024u)
 #define DEFAULT_MAX_CONNECTIONS 512u
 #define DEFAULT_TIMEOUT_S 10u
+#define DEFAULT_WORKERS 2u
 #define DURATION_METRIC "http_request_duration_seconds"
 #define REQUESTS_METRIC "http_requests_total"
 
@@ -53,6 +55,17 @@ struct http_server {
   pthread_cond_t idle; /* signalled when inflight drops to 0 */
   unsigned inflight;   /* requests between headers received and response sent */
   int stopping;
+  int event_loop;      /* io_threads > 0: parked calls are suspended connections */
+  /* Deferred calls (guarded by mu): how many are not finished yet, and a condition
+   * signalled on every finish (thread-per-connection threads and stop wait on it). */
+  unsigned deferred_open;
+  pthread_cond_t finished;
+  /* Worker threads of `blocking` routes in the event-loop model (queue guarded by mu). */
+  pthread_t *workers;
+  unsigned nworkers;
+  http_call *work_head, **work_tail;
+  pthread_cond_t work;
+  int workers_stop;
 };
 
 struct http_call {
@@ -81,6 +94,15 @@ struct http_call {
   unsigned status_override;
   unsigned status_sent;
   int64_t start_us;
+  /* The protobuf exchange, kept on the call so a deferred answer can use it later. */
+  ProtobufCMessage *req, *resp;
+  int deferred;          /* the answer comes from http_call_finish */
+  int handler_deferred;  /* the handler itself called http_call_defer */
+  int suspended;         /* event loop: the connection is parked in MHD */
+  int finished;          /* http_call_finish has run (result below is set) */
+  rpc_code result_code;
+  rpc_status result_st;
+  http_call *next_work;
 };
 
 static int64_t mono_us(void) {
@@ -131,6 +153,8 @@ static void call_free(http_call *call) {
     b = next;
   }
   http_route_match_clear(&call->match);
+  if (call->req != NULL)
+    protobuf_c_message_free_unpacked(call->req, NULL);
   free(call->body);
   free(call->uri);
   free(call);
@@ -407,89 +431,173 @@ static enum MHD_Result serve_raw(http_call *call) {
                  body, out.len);
 }
 
+/* The handler's outcome as an HTTP response: the response message printed, or the error. */
+static enum MHD_Result send_result(http_call *call, rpc_code code, const rpc_status *st) {
+  const http_route *r = call->route;
+  char err[PBJSON_ERR_MAX + 128];
+  if ((int)code < (int)RPC_OK || (int)code > (int)RPC_UNAUTHENTICATED) {
+    log_error("http: handler for %s %s returned invalid code %d", r->method, r->pattern,
+              (int)code);
+    snprintf(err, sizeof err, "handler returned invalid status code %d", (int)code);
+    return respond_error(call, 500, RPC_INTERNAL, err);
+  }
+  if (code != RPC_OK)
+    return respond_error(call, rpc_code_to_http(code), code,
+                         st != NULL && st->message[0] != '\0' ? st->message : rpc_code_name(code));
+  char *text = pbjson_print(call->resp, PBJSON_EMIT_DEFAULTS, err, sizeof err);
+  if (text == NULL) {
+    log_error("http: cannot print response of %s %s: %s", r->method, r->pattern, err);
+    return respond_error(call, 500, RPC_INTERNAL, err);
+  }
+  unsigned status = call->status_override != 0 ? call->status_override
+                    : r->success_status != 0   ? r->success_status
+                                               : 200;
+  return respond(call, status, "application/json", text, strlen(text));
+}
+
+/* A deferred call right after its handler returned: answered already (finished from the
+ * handler itself), or parked until http_call_finish. The check and the suspend happen
+ * under mu, the same lock finish takes, so a finish cannot slip in between and be lost. */
+static enum MHD_Result park(http_call *call) {
+  http_server *srv = call->srv;
+  pthread_mutex_lock(&srv->mu);
+  if (!call->finished && srv->event_loop) {
+    call->suspended = 1;
+    MHD_suspend_connection(call->conn);
+    pthread_mutex_unlock(&srv->mu);
+    return MHD_YES; /* MHD calls on_access again after the resume */
+  }
+  while (!call->finished) /* thread per connection: this thread is the connection's */
+    pthread_cond_wait(&srv->finished, &srv->mu);
+  pthread_mutex_unlock(&srv->mu);
+  return send_result(call, call->result_code, &call->result_st);
+}
+
+static void defer_locked(http_call *call) {
+  if (!call->deferred) {
+    call->deferred = 1;
+    call->srv->deferred_open++;
+  }
+}
+
+void http_call_defer(http_call *call) {
+  if (call == NULL)
+    return;
+  pthread_mutex_lock(&call->srv->mu);
+  defer_locked(call);
+  call->handler_deferred = 1;
+  pthread_mutex_unlock(&call->srv->mu);
+}
+
+void http_call_finish(http_call *call, rpc_code code, const rpc_status *st) {
+  if (call == NULL)
+    return;
+  http_server *srv = call->srv;
+  pthread_mutex_lock(&srv->mu);
+  if (!call->deferred || call->finished) {
+    pthread_mutex_unlock(&srv->mu);
+    log_error("http: http_call_finish on a call that is %s", call->finished ? "finished" : "not deferred");
+    return;
+  }
+  call->result_code = code;
+  call->result_st.code = code;
+  snprintf(call->result_st.message, sizeof call->result_st.message, "%s",
+           st != NULL ? st->message : "");
+  call->finished = 1;
+  srv->deferred_open--;
+  if (call->suspended)
+    MHD_resume_connection(call->conn);
+  pthread_cond_broadcast(&srv->finished);
+  pthread_mutex_unlock(&srv->mu);
+}
+
+/* Worker threads of the event-loop model: run `blocking` handlers off the I/O threads. */
+static void *worker_main(void *arg) {
+  http_server *srv = arg;
+  pthread_mutex_lock(&srv->mu);
+  for (;;) {
+    while (srv->work_head == NULL && !srv->workers_stop)
+      pthread_cond_wait(&srv->work, &srv->mu);
+    if (srv->work_head == NULL)
+      break;
+    http_call *call = srv->work_head;
+    srv->work_head = call->next_work;
+    if (srv->work_head == NULL)
+      srv->work_tail = &srv->work_head;
+    pthread_mutex_unlock(&srv->mu);
+    rpc_status st = {.code = RPC_OK, .message = ""};
+    rpc_code code = call->route->handler(call, call->req, call->resp, &st);
+    if (!call->handler_deferred) /* it may have deferred in turn: then its owner finishes */
+      http_call_finish(call, code, &st);
+    pthread_mutex_lock(&srv->mu);
+  }
+  pthread_mutex_unlock(&srv->mu);
+  return NULL;
+}
+
+static void queue_work(http_call *call) {
+  http_server *srv = call->srv;
+  pthread_mutex_lock(&srv->mu);
+  defer_locked(call);
+  call->next_work = NULL;
+  *srv->work_tail = call;
+  srv->work_tail = &call->next_work;
+  pthread_cond_signal(&srv->work);
+  pthread_mutex_unlock(&srv->mu);
+}
+
 static enum MHD_Result serve_proto(http_call *call) {
   const http_route *r = call->route;
-  ProtobufCMessage *req = NULL;
   char err[PBJSON_ERR_MAX + 128];
-  enum MHD_Result ret;
 
   const char *json = "{}";
   size_t json_len = 2;
   if (method_has_body(call->method) && call->body_len > 0) {
-    if (!is_json_content_type(http_call_header(call, MHD_HTTP_HEADER_CONTENT_TYPE))) {
-      ret = respond_error(call, 415, RPC_INVALID_ARGUMENT,
-                          "Content-Type must be application/json");
-      goto out;
-    }
+    if (!is_json_content_type(http_call_header(call, MHD_HTTP_HEADER_CONTENT_TYPE)))
+      return respond_error(call, 415, RPC_INVALID_ARGUMENT,
+                           "Content-Type must be application/json");
     json = call->body;
     json_len = call->body_len;
   }
-  if (pbjson_parse(r->request_type, json, json_len, 0, &req, err, sizeof err) != 0) {
-    ret = respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
-    goto out;
-  }
+  if (pbjson_parse(r->request_type, json, json_len, 0, &call->req, err, sizeof err) != 0)
+    return respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
   const char *q = strchr(call->uri, '?');
   if (q != NULL && method_has_body(call->method) && strcspn(q + 1, "#") > 0) {
     /* The body carries the whole request (grpc-gateway's body "*"): a query parameter
      * would silently override what the body says, e.g. POST /transactions?amount=999. */
     snprintf(err, sizeof err, "query parameters are not accepted on %s: send every field "
              "in the JSON body", call->method);
-    ret = respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
-    goto out;
+    return respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
   }
   if (q != NULL) {
     q++;
-    query_ctx ctx = {.msg = req};
-    if (http_route_query_each(q, strcspn(q, "#"), set_query_field, &ctx, err, sizeof err) != 0) {
-      ret = respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
-      goto out;
-    }
+    query_ctx ctx = {.msg = call->req};
+    if (http_route_query_each(q, strcspn(q, "#"), set_query_field, &ctx, err, sizeof err) != 0)
+      return respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
   }
   /* Path parameters last: they name the resource the route matched, so a query parameter
    * of the same field (?account_id=...) must not replace them, as in grpc-gateway. */
   for (size_t i = 0; i < call->match.n; i++) {
     const http_route_param *p = &call->match.params[i];
     char perr[PBJSON_ERR_MAX];
-    if (pbjson_set_field(req, p->name, p->value, perr, sizeof perr) != 0) {
+    if (pbjson_set_field(call->req, p->name, p->value, perr, sizeof perr) != 0) {
       snprintf(err, sizeof err, "path parameter %s: %s", p->name, perr);
-      ret = respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
-      goto out;
+      return respond_error(call, 400, RPC_INVALID_ARGUMENT, err);
     }
   }
 
-  ProtobufCMessage *resp = http_call_new_message(call, r->response_type);
-  if (resp == NULL) {
-    ret = respond_error(call, 500, RPC_INTERNAL, "out of memory");
-    goto out;
+  call->resp = http_call_new_message(call, r->response_type);
+  if (call->resp == NULL)
+    return respond_error(call, 500, RPC_INTERNAL, "out of memory");
+  if (r->blocking && call->srv->event_loop) {
+    queue_work(call);
+    return park(call);
   }
   rpc_status st = {.code = RPC_OK, .message = ""};
-  rpc_code code = r->handler(call, req, resp, &st);
-  if ((int)code < (int)RPC_OK || (int)code > (int)RPC_UNAUTHENTICATED) {
-    log_error("http: handler for %s %s returned invalid code %d", r->method, r->pattern,
-              (int)code);
-    snprintf(err, sizeof err, "handler returned invalid status code %d", (int)code);
-    ret = respond_error(call, 500, RPC_INTERNAL, err);
-    goto out;
-  }
-  if (code != RPC_OK) {
-    ret = respond_error(call, rpc_code_to_http(code), code,
-                        st.message[0] != '\0' ? st.message : rpc_code_name(code));
-    goto out;
-  }
-  char *text = pbjson_print(resp, PBJSON_EMIT_DEFAULTS, err, sizeof err);
-  if (text == NULL) {
-    log_error("http: cannot print response of %s %s: %s", r->method, r->pattern, err);
-    ret = respond_error(call, 500, RPC_INTERNAL, err);
-    goto out;
-  }
-  unsigned status = call->status_override != 0 ? call->status_override
-                    : r->success_status != 0   ? r->success_status
-                                               : 200;
-  ret = respond(call, status, "application/json", text, strlen(text));
-out:
-  if (req != NULL)
-    protobuf_c_message_free_unpacked(req, NULL);
-  return ret;
+  rpc_code code = r->handler(call, call->req, call->resp, &st);
+  if (call->deferred)
+    return park(call);
+  return send_result(call, code, &st);
 }
 
 static enum MHD_Result on_request_done(http_call *call) {
@@ -500,6 +608,13 @@ static enum MHD_Result on_request_done(http_call *call) {
   }
   if (call->pending_status != 0)
     return respond_error(call, call->pending_status, call->pending_code, call->pending_msg);
+  if (call->deferred) { /* resumed: the outcome is in (mu orders it after the finish) */
+    pthread_mutex_lock(&call->srv->mu);
+    int done = call->finished;
+    call->suspended = 0;
+    pthread_mutex_unlock(&call->srv->mu);
+    return done ? send_result(call, call->result_code, &call->result_st) : MHD_YES;
+  }
   if (call->route->raw != NULL)
     return serve_raw(call);
   return serve_proto(call);
@@ -650,10 +765,26 @@ static int check_routes(const http_route *routes, size_t nroutes, char *err, siz
   return 0;
 }
 
+/* Stops and joins the workers; the queue is empty by then (stop waited for every
+ * deferred call, and queued work is deferred). */
+static void workers_join(http_server *srv) {
+  pthread_mutex_lock(&srv->mu);
+  srv->workers_stop = 1;
+  pthread_cond_broadcast(&srv->work);
+  pthread_mutex_unlock(&srv->mu);
+  for (unsigned i = 0; i < srv->nworkers; i++)
+    pthread_join(srv->workers[i], NULL);
+  srv->nworkers = 0;
+}
+
 static void server_free(http_server *srv) {
   if (srv == NULL)
     return;
+  workers_join(srv);
+  free(srv->workers);
   free(srv->route_hist);
+  pthread_cond_destroy(&srv->work);
+  pthread_cond_destroy(&srv->finished);
   pthread_cond_destroy(&srv->idle);
   pthread_mutex_destroy(&srv->mu);
   free(srv);
@@ -672,8 +803,10 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
   const char *addr = cfg->bind_address != NULL ? cfg->bind_address : "127.0.0.1";
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
-  unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                   MHD_USE_ERROR_LOG | MHD_USE_ITC;
+  unsigned flags = cfg->io_threads > 0
+                      ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
+                      : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+  flags |= MHD_USE_ERROR_LOG | MHD_USE_ITC;
   struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
   if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
@@ -699,6 +832,10 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the drain deadline must not jump */
   pthread_cond_init(&srv->idle, &ca);
   pthread_condattr_destroy(&ca);
+  pthread_cond_init(&srv->finished, NULL);
+  pthread_cond_init(&srv->work, NULL);
+  srv->work_tail = &srv->work_head;
+  srv->event_loop = cfg->io_threads > 0;
   srv->routes = routes;
   srv->nroutes = nroutes;
   srv->max_body = cfg->max_body_bytes != 0 ? cfg->max_body_bytes : DEFAULT_MAX_BODY;
@@ -718,6 +855,21 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
     srv->route_hist[i] = metrics_histogram(DURATION_METRIC, "HTTP request latency by route.", labels);
   }
 
+  if (srv->event_loop) {
+    unsigned want = cfg->workers != 0 ? cfg->workers : DEFAULT_WORKERS;
+    srv->workers = calloc(want, sizeof *srv->workers);
+    if (srv->workers == NULL) {
+      snprintf(err, errlen, "out of memory");
+      goto fail;
+    }
+    for (; srv->nworkers < want; srv->nworkers++) {
+      if (pthread_create(&srv->workers[srv->nworkers], NULL, worker_main, srv) != 0) {
+        snprintf(err, errlen, "cannot start HTTP worker threads");
+        goto fail;
+      }
+    }
+  }
+
   errno = 0;
   srv->mhd = MHD_start_daemon(
       flags, cfg->port, NULL, NULL, &on_access, srv,
@@ -728,6 +880,8 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
       MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
       MHD_OPTION_NOTIFY_COMPLETED, &on_completed, srv,
       MHD_OPTION_URI_LOG_CALLBACK, &on_uri, srv,
+      /* last: with one thread (or thread per connection) the list ends here */
+      cfg->io_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, cfg->io_threads,
       MHD_OPTION_END);
   if (srv->mhd == NULL) {
     int e = errno;
@@ -763,6 +917,14 @@ void http_server_stop(http_server *srv) {
   while (srv->inflight > 0) {
     if (pthread_cond_timedwait(&srv->idle, &srv->mu, &deadline) == ETIMEDOUT)
       break;
+  }
+  /* Past the deadline, deferred calls still get their answer: their owners promise one
+   * (bounded waits), and MHD cannot stop with a connection parked. */
+  while (srv->deferred_open > 0) {
+    log_warn("http: stopping: waiting for %u deferred answers", srv->deferred_open);
+    struct timespec again;
+    time_deadline_ts(CLOCK_REALTIME, 1000, &again);
+    pthread_cond_timedwait(&srv->finished, &srv->mu, &again);
   }
   pthread_mutex_unlock(&srv->mu);
   /* Cuts idle keep-alive connections and joins every connection thread. */

@@ -7,9 +7,20 @@
  * with proto field names and defaults emitted. Errors go out in grpc-gateway's shape:
  * {"code": 5, "message": "account ... not found", "details": []}.
  *
- * Threads: one thread per connection (handlers may block on MySQL for as long as they
- * need without starving other clients), capped by max_connections; idle and slow
- * clients are cut after connection_timeout_s.
+ * Threads, two models (http_server_config.io_threads):
+ * - 0, thread per connection: handlers may block on MariaDB for as long as they need
+ *   without starving other clients, capped by max_connections.
+ * - N > 0, event loop: N epoll threads serve every connection, and a handler must not
+ *   block: it answers from memory, or defers (below), or its route is marked `blocking`
+ *   and the server runs it on one of `workers` handler threads while the connection is
+ *   parked. Fewer threads and wake-ups per request: what a hot read path wants.
+ * Idle and slow clients are cut after connection_timeout_s in both.
+ *
+ * Deferred answers (both models): a handler that waits for something another thread
+ * produces (a group commit, a version of the read model) calls http_call_defer() and
+ * returns at once; the connection is parked (no thread held in the event-loop model);
+ * later exactly one http_call_finish() from any thread sends the outcome. This lets one
+ * thread answer many requests with one database round trip.
  *
  * Statuses the server itself answers: 404 unknown path, 405 known path with another
  * method (with an Allow header), 413 body over max_body_bytes, 415 POST without a JSON
@@ -56,6 +67,8 @@ typedef struct http_route {
   http_handler_fn handler;
   unsigned success_status;   /* 200 or 201; 0 means 200 */
   http_raw_handler_fn raw;   /* if set, used instead of handler (types may be NULL) */
+  int blocking;              /* event-loop model: run handler on a worker thread (it may
+                                block on the database); ignored in thread-per-connection */
 } http_route;
 
 typedef struct http_server_config {
@@ -64,6 +77,8 @@ typedef struct http_server_config {
   size_t max_body_bytes;         /* 0 means 64 KiB */
   unsigned max_connections;      /* 0 means 512 */
   unsigned connection_timeout_s; /* 0 means 10 */
+  unsigned io_threads;           /* 0: thread per connection; N: N epoll threads */
+  unsigned workers;              /* event-loop model: threads for `blocking` routes; 0 means 2 */
   void *app;                     /* handed to handlers through http_call_app */
 } http_server_config;
 
@@ -97,5 +112,18 @@ ProtobufCMessage *http_call_new_message(http_call *call, const ProtobufCMessageD
 void http_call_set_header(http_call *call, const char *name, const char *value);
 /* Overrides the route's success status (e.g. 200 for an idempotent replay of a 201). */
 void http_call_set_status(http_call *call, unsigned status);
+
+/* Inside a protobuf handler: the answer comes later, through http_call_finish. The
+ * handler returns right after (its return value is ignored). Until finished, the request
+ * and response messages and the call stay valid and belong to whoever will finish it,
+ * which may fill the response and use http_call_alloc/strdup/set_header/set_status from
+ * its own thread. */
+void http_call_defer(http_call *call);
+
+/* Sends the deferred call's outcome: RPC_OK sends the response message, any other code
+ * the error (st may be NULL: the code's name is the message). Exactly once per deferred
+ * call, from any thread; the call must not be touched afterwards. http_server_stop waits
+ * for every deferred call to be finished, so its owner must finish them all. */
+void http_call_finish(http_call *call, rpc_code code, const rpc_status *st);
 
 #endif
