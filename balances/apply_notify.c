@@ -11,6 +11,8 @@ struct apply_notify {
   pthread_mutex_t mu;
   pthread_cond_t cv; /* on CLOCK_MONOTONIC: a wall-clock jump must not stretch a wait */
   uint64_t generation;
+  void (*hook)(void *arg);
+  void *hook_arg;
 };
 
 apply_notify *apply_notify_new(void) {
@@ -44,6 +46,16 @@ void apply_notify_broadcast(apply_notify *n) {
   pthread_mutex_lock(&n->mu);
   n->generation++;
   pthread_cond_broadcast(&n->cv);
+  /* Under the lock, so that once subscribe(NULL) returns no call is still running. */
+  if (n->hook != NULL) n->hook(n->hook_arg);
+  pthread_mutex_unlock(&n->mu);
+}
+
+void apply_notify_subscribe(apply_notify *n, void (*fn)(void *arg), void *arg) {
+  if (n == NULL) return;
+  pthread_mutex_lock(&n->mu);
+  n->hook = fn;
+  n->hook_arg = arg;
   pthread_mutex_unlock(&n->mu);
 }
 

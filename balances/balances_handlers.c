@@ -1,4 +1,4 @@
-/* balances_handlers: thin HTTP handlers over the read model, with the bounded min_version wait. */
+/* balances_handlers: thin HTTP handlers over the read model (lookups go to the balance_reader). */
 #include "balances_handlers.h"
 
 #include <inttypes.h>
@@ -12,33 +12,10 @@
 #include "wallet/v1/balances.pb-c.h"
 #include "wallet/v1/health.pb-c.h"
 
-/* How long a waiter sleeps between re-reads when no local commit wakes it: another
- * balances instance may be the one applying the version it waits for. */
-#define WAIT_SLICE_MS 25
-#define DB_ACQUIRE_MS 2000
-
-/* 1 found, 0 not found, -1 error (st filled). */
-static int read_row(balances_app *app, const char *id, rm_update *row, rpc_status *st) {
-  db_error e = {0};
-  db_conn *conn = db_pool_acquire(app->pool, DB_ACQUIRE_MS, &e);
-  if (conn == NULL) {
-    rpc_status_set(st, RPC_UNAVAILABLE, "database unavailable: %s", e.message);
-    return -1;
-  }
-  int rc = rm_get(conn, id, row, &e);
-  db_pool_release(app->pool, conn);
-  if (rc < 0) {
-    rpc_status_set(st, db_error_is_connection(&e) ? RPC_UNAVAILABLE : RPC_INTERNAL,
-                   "reading balance: %s", e.message);
-  }
-  return rc;
-}
-
 rpc_code balances_get_balance(http_call *call, const ProtobufCMessage *request,
                               ProtobufCMessage *response, rpc_status *st) {
   balances_app *app = http_call_app(call);
   const Wallet__V1__GetBalanceRequest *req = (const Wallet__V1__GetBalanceRequest *)request;
-  Wallet__V1__Balance *out = (Wallet__V1__Balance *)response;
   char id[UUID_STR_LEN];
   if (!uuid_normalize(req->account_id, id)) {
     return rpc_status_set(st, RPC_INVALID_ARGUMENT, "account_id: not a UUID: \"%.64s\"",
@@ -49,43 +26,10 @@ rpc_code balances_get_balance(http_call *call, const ProtobufCMessage *request,
                           req->min_version);
   }
   int64_t bound = app->min_version_wait_ms > 0 ? app->min_version_wait_ms : 2000;
-  int64_t deadline = time_mono_ms() + bound;
-  rm_update row;
-  int found;
-  bool stale = false;
-  for (;;) {
-    /* Generation before the read: a commit landing between read and wait still wakes us. */
-    uint64_t gen = app->notify ? apply_notify_generation(app->notify) : 0;
-    found = read_row(app, id, &row, st);
-    if (found < 0) return st->code;
-    if (req->min_version == 0 || (found && row.version >= req->min_version)) break;
-    int64_t left = deadline - time_mono_ms();
-    if (left <= 0) {
-      stale = true;
-      break;
-    }
-    int slice = left < WAIT_SLICE_MS ? (int)left : WAIT_SLICE_MS;
-    if (app->notify) {
-      apply_notify_wait(app->notify, gen, slice);
-    } else {
-      time_sleep_ms(slice);
-    }
-  }
-  if (!found) {
-    return rpc_status_set(st, RPC_NOT_FOUND, "no balance for account %s", id);
-  }
-  Google__Protobuf__Timestamp *ts = (Google__Protobuf__Timestamp *)http_call_new_message(
-      call, &google__protobuf__timestamp__descriptor);
-  out->account_id = http_call_strdup(call, row.account_id);
-  if (ts == NULL || out->account_id == NULL) {
-    return rpc_status_set(st, RPC_RESOURCE_EXHAUSTED, "out of memory");
-  }
-  time_to_timestamp(row.updated_at_us, ts);
-  out->balance = row.balance;
-  out->version = row.version;
-  out->updated_at = ts;
-  out->stale = stale;
-  if (stale) http_call_set_header(call, "X-Read-Model-Stale", "true");
+  /* The reader answers, with one SELECT for every lookup queued meanwhile. */
+  http_call_defer(call);
+  balance_reader_submit(app->reader, call, (Wallet__V1__Balance *)response, id,
+                        req->min_version, time_mono_ms() + bound);
   return RPC_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "apply_notify.h"
+#include "balance_reader.h"
 #include "db.h"
 #include "http_server.h"
 #include "projector.h"
@@ -12,7 +13,7 @@
 /* What the handlers need; handed to the server as http_server_config.app. All borrowed. */
 typedef struct balances_app {
   db_pool *pool;
-  apply_notify *notify;        /* may be NULL: waiters then only poll */
+  balance_reader *reader;      /* answers GET /balances/{id} */
   projector *projector;        /* may be NULL (tests without Kafka): /readyz says so */
   int64_t min_version_wait_ms; /* bound of a ?min_version wait; 0 means 2000 */
 } balances_app;

@@ -6,14 +6,20 @@
 #include "wallet/v1/balances.pb-c.h"
 #include "wallet/v1/health.pb-c.h"
 
+/* balances serves from an event loop (io_threads): GET /balances/{id} defers to the
+ * balance_reader, /readyz may wait on the database and Kafka so it runs on a worker. */
 static const http_route balances_route_table[] = {
-    {"GET", "/balances/{account_id}", &wallet__v1__get_balance_request__descriptor,
-     &wallet__v1__balance__descriptor, balances_get_balance, 200, NULL},
-    {"GET", "/healthz", &wallet__v1__health_request__descriptor,
-     &wallet__v1__health_response__descriptor, balances_health, 200, NULL},
-    {"GET", "/readyz", &wallet__v1__health_request__descriptor,
-     &wallet__v1__health_response__descriptor, balances_ready, 200, NULL},
-    {"GET", "/metrics", NULL, NULL, NULL, 200, metrics_http_handler},
+    {.method = "GET", .pattern = "/balances/{account_id}",
+     .request_type = &wallet__v1__get_balance_request__descriptor,
+     .response_type = &wallet__v1__balance__descriptor, .handler = balances_get_balance},
+    {.method = "GET", .pattern = "/healthz",
+     .request_type = &wallet__v1__health_request__descriptor,
+     .response_type = &wallet__v1__health_response__descriptor, .handler = balances_health},
+    {.method = "GET", .pattern = "/readyz",
+     .request_type = &wallet__v1__health_request__descriptor,
+     .response_type = &wallet__v1__health_response__descriptor, .handler = balances_ready,
+     .blocking = 1},
+    {.method = "GET", .pattern = "/metrics", .raw = metrics_http_handler},
 };
 
 const http_route *balances_routes(size_t *n) {

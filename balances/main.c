@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apply_notify.h"
+#include "balance_reader.h"
 #include "config.h"
 #include "db.h"
 #include "balances_handlers.h"
@@ -118,11 +120,17 @@ static int run_rebuild(const settings *s) {
   return rc;
 }
 
+static unsigned io_threads(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1u : n > 8 ? 8u : (unsigned)n;
+}
+
 static int run_service(const settings *s) {
   char err[512];
   int rc = 1;
   db_pool *pool = NULL;
   apply_notify *notify = NULL;
+  balance_reader *reader = NULL;
   http_server *srv = NULL;
   projector *proj = NULL;
 
@@ -133,9 +141,15 @@ static int run_service(const settings *s) {
     log_error("startup: %s", pool == NULL ? err : "out of memory");
     goto out;
   }
+  balance_reader_config brc = {.pool = pool, .notify = notify};
+  reader = balance_reader_start(&brc, err, sizeof err);
+  if (reader == NULL) {
+    log_error("startup: %s", err);
+    goto out;
+  }
   balances_app app = {
       .pool = pool,
-      .notify = notify,
+      .reader = reader,
       .projector = NULL, /* set once Kafka has the topics; handlers load it atomically */
       .min_version_wait_ms = s->min_version_wait_ms,
   };
@@ -145,6 +159,8 @@ static int run_service(const settings *s) {
       .bind_address = s->http_addr,
       .port = (uint16_t)s->http_port,
       .app = &app,
+      /* An event loop per core: handlers do not block (lookups go to the reader). */
+      .io_threads = io_threads(),
   };
   /* HTTP first: /healthz and /readyz must answer (not ready) while Kafka is still away. */
   srv = http_server_start(&hc, routes, nroutes, err, sizeof err);
@@ -190,6 +206,7 @@ static int run_service(const settings *s) {
   rc = 0;
 out:
   http_server_stop(srv); /* no handler touches the projector after this */
+  balance_reader_stop(reader); /* after the server: it answers what the server waits for */
   projector_stop(proj);
   db_pool_free(pool);
   apply_notify_free(notify);

@@ -115,6 +115,37 @@ int rm_get(db_conn *conn, const char *account_id, rm_update *out, db_error *e) {
   return rc;
 }
 
+int rm_get_many(db_conn *conn, const char *const *ids, size_t n, rm_update *out,
+                size_t *found, db_error *e) {
+  *found = 0;
+  if (n == 0) return 0;
+  size_t slots = sqlbatch_in_slots(n);
+  char *sql = sqlbatch_in_sql("SELECT account_id, balance, version, updated_at FROM balances"
+                              " WHERE account_id IN (", slots, ")");
+  db_param *p = calloc(slots, sizeof *p);
+  db_rows *rows = NULL;
+  int rc = -1;
+  if (sql == NULL || p == NULL) {
+    e->code = 2008; /* CR_OUT_OF_MEMORY */
+    snprintf(e->message, sizeof e->message, "read model: out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < slots; i++) p[i] = DB_P_STR(ids[i < n ? i : n - 1]);
+  if (db_query(conn, sql, p, slots, &rows, e) != 0) goto out;
+  size_t count = db_rows_count(rows);
+  if (count > n) count = n; /* cannot happen: ids are the primary key */
+  for (size_t i = 0; i < count; i++) {
+    if (rm_row(rows, i, &out[i], e) != 0) goto out;
+  }
+  *found = count;
+  rc = 0;
+out:
+  db_rows_free(rows);
+  free(p);
+  free(sql);
+  return rc;
+}
+
 int rm_list(db_conn *conn, rm_update **out, size_t *n, db_error *e) {
   db_rows *rows = NULL;
   *out = NULL;

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ typedef struct fixture {
   db_config db;
   db_pool *pool;
   apply_notify *notify;
+  balance_reader *reader;
   balances_app app;
   http_server *srv;
   uint16_t port;
@@ -52,13 +54,18 @@ static int setup(void **state) {
   assert_non_null(fx.pool);
   fx.notify = apply_notify_new();
   assert_non_null(fx.notify);
+  balance_reader_config rc = {.pool = fx.pool, .notify = fx.notify};
+  fx.reader = balance_reader_start(&rc, err, sizeof err);
+  if (fx.reader == NULL) fail_msg("balance_reader_start: %s", err);
   fx.app = (balances_app){.pool = fx.pool,
-                          .notify = fx.notify,
+                          .reader = fx.reader,
                           .projector = NULL,
                           .min_version_wait_ms = WAIT_BOUND_MS};
   size_t n = 0;
   const http_route *routes = balances_routes(&n);
-  http_server_config hc = {.bind_address = "127.0.0.1", .port = 0, .app = &fx.app};
+  /* The event-loop model, as the service runs it. */
+  http_server_config hc = {.bind_address = "127.0.0.1", .port = 0, .app = &fx.app,
+                           .io_threads = 2};
   fx.srv = http_server_start(&hc, routes, n, err, sizeof err);
   if (fx.srv == NULL) fail_msg("http_server_start: %s", err);
   fx.port = http_server_port(fx.srv);
@@ -67,6 +74,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   http_server_stop(fx.srv);
+  balance_reader_stop(fx.reader);
   db_pool_free(fx.pool);
   apply_notify_free(fx.notify);
   return 0;
@@ -267,6 +275,114 @@ static void test_min_version_account_appears(void **state) {
   response_free(&r);
 }
 
+/* ---- many lookups at once: grouped into shared SELECTs, each answered with its own row */
+
+#define CONCURRENT 64
+
+typedef struct lookup_job {
+  char id[UUID_STR_LEN];
+  int64_t want_balance; /* -1: the account does not exist */
+  int64_t min_version;
+  int status;           /* what came back */
+  int64_t got_balance;
+  int64_t took_ms;
+} lookup_job;
+
+/* No cmocka asserts off the main thread: record, then check after the join. */
+static void *lookup_thread(void *arg) {
+  lookup_job *j = arg;
+  j->status = -1;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return NULL;
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(fx.port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  char req[256], buf[4096];
+  int len = snprintf(req, sizeof req,
+                     "GET /balances/%s?min_version=%" PRId64
+                     " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                     j->id, j->min_version);
+  int64_t t0 = time_mono_ms();
+  size_t got = 0;
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && write(fd, req, (size_t)len) == len) {
+    ssize_t k;
+    while (got < sizeof buf - 1 && (k = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+      got += (size_t)k;
+  }
+  close(fd);
+  j->took_ms = time_mono_ms() - t0;
+  buf[got] = '\0';
+  if (sscanf(buf, "HTTP/1.1 %d", &j->status) != 1) return NULL;
+  char *sep = strstr(buf, "\r\n\r\n");
+  cJSON *o = sep != NULL ? cJSON_Parse(sep + 4) : NULL;
+  const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "balance");
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "account_id");
+  j->got_balance = cJSON_IsString(b) ? strtoll(b->valuestring, NULL, 10) : -1;
+  if (j->status == 200 && (!cJSON_IsString(a) || strcmp(a->valuestring, j->id) != 0))
+    j->status = -2; /* someone else's row */
+  cJSON_Delete(o);
+  return NULL;
+}
+
+static void run_jobs(lookup_job *jobs, int n) {
+  pthread_t th[CONCURRENT];
+  for (int i = 0; i < n; i++) assert_int_equal(pthread_create(&th[i], NULL, lookup_thread, &jobs[i]), 0);
+  for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
+}
+
+static void test_concurrent_lookups_get_their_own_rows(void **state) {
+  static lookup_job jobs[CONCURRENT];
+  memset(jobs, 0, sizeof jobs);
+  for (int i = 0; i < CONCURRENT; i++) {
+    uuid_v7(jobs[i].id);
+    if (i % 8 == 7) {
+      jobs[i].want_balance = -1; /* unknown: 404 in the same groups as the found ones */
+    } else {
+      jobs[i].want_balance = 1000 + i;
+      apply(jobs[i].id, jobs[i].want_balance, 1, false);
+    }
+  }
+  /* Two ids asked twice: duplicates inside one IN list still answer both. */
+  memcpy(jobs[1].id, jobs[0].id, sizeof jobs[0].id);
+  jobs[1].want_balance = jobs[0].want_balance;
+  run_jobs(jobs, CONCURRENT);
+  for (int i = 0; i < CONCURRENT; i++) {
+    if (jobs[i].want_balance < 0) {
+      assert_int_equal(jobs[i].status, 404);
+    } else {
+      assert_int_equal(jobs[i].status, 200);
+      assert_int_equal(jobs[i].got_balance, jobs[i].want_balance);
+    }
+  }
+}
+
+/* Waiting lookups hold no thread: while half of them wait for a version that comes
+ * late, the other half (already satisfied) are answered at once. */
+static void test_waiters_do_not_hold_up_others(void **state) {
+  static lookup_job jobs[CONCURRENT];
+  memset(jobs, 0, sizeof jobs);
+  for (int i = 0; i < CONCURRENT; i++) {
+    uuid_v7(jobs[i].id);
+    apply(jobs[i].id, 10, 1, false);
+    jobs[i].want_balance = i % 2 == 0 ? 20 : 10;
+    jobs[i].min_version = i % 2 == 0 ? 2 : 1;
+  }
+  later ls[CONCURRENT / 2];
+  pthread_t th[CONCURRENT / 2];
+  for (int i = 0; i < CONCURRENT / 2; i++) {
+    ls[i] = (later){.balance = 20, .version = 2, .delay_ms = 150, .notify = true};
+    memcpy(ls[i].id, jobs[2 * i].id, sizeof ls[i].id);
+    assert_int_equal(pthread_create(&th[i], NULL, apply_later, &ls[i]), 0);
+  }
+  run_jobs(jobs, CONCURRENT);
+  for (int i = 0; i < CONCURRENT / 2; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < CONCURRENT; i++) {
+    assert_int_equal(jobs[i].status, 200);
+    assert_int_equal(jobs[i].got_balance, jobs[i].want_balance);
+    if (i % 2 == 1) assert_true(jobs[i].took_ms < 140);  /* not behind the waiters */
+    else assert_true(jobs[i].took_ms >= 100 && jobs[i].took_ms < WAIT_BOUND_MS);
+  }
+}
+
 static void test_health_ready_metrics(void **state) {
   response r;
   http_get("/healthz", &r);
@@ -295,6 +411,8 @@ int main(void) {
       cmocka_unit_test(test_min_version_reached_elsewhere),
       cmocka_unit_test(test_min_version_never_reached),
       cmocka_unit_test(test_min_version_account_appears),
+      cmocka_unit_test(test_concurrent_lookups_get_their_own_rows),
+      cmocka_unit_test(test_waiters_do_not_hold_up_others),
       cmocka_unit_test(test_health_ready_metrics),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
