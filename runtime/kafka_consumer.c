@@ -132,7 +132,11 @@ kafka_consumer *kafka_consumer_new(const char *brokers, const char *group_id,
    * - session.timeout.ms=10000: a crashed projector's partitions move on within 10 s
    *   (the 45 s default is for flaky networks, not loopback/LAN); the broker's minimum
    *   is 6 s.
-   * - statistics.interval.ms=1000: feeds kafka_consumer_lag. */
+   * - statistics.interval.ms=1000: feeds kafka_consumer_lag.
+   * - fetch.min.bytes=65536 with fetch.wait.max.ms=10: the broker holds a fetch until it
+   *   has 64 KiB or 10 ms have passed. The defaults (1 byte, 500 ms) answer a fetch per
+   *   produce under a steady trickle: measured, the broker then spent more CPU serving
+   *   the projector's fetches than taking the relay's writes. At most 10 ms more lag. */
   static const char *const defaults[] = {
       "enable.auto.commit", "false",
       "enable.auto.offset.store", "false",
@@ -141,6 +145,8 @@ kafka_consumer *kafka_consumer_new(const char *brokers, const char *group_id,
       "partition.assignment.strategy", "range,roundrobin",
       "session.timeout.ms", "10000",
       "statistics.interval.ms", "1000",
+      "fetch.min.bytes", "65536",
+      "fetch.wait.max.ms", "10",
       NULL,
   };
   if (group_id == NULL || *group_id == '\0' || topics == NULL || ntopics == 0) {
