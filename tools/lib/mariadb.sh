@@ -3,6 +3,9 @@
 
 # mariadb_start DIR PORT: installs the data dir once, starts the server, waits until it
 # answers. innodb_flush_log_at_trx_commit stays 1 (durable): the default we ship.
+# MARIADB_BUFFER_POOL_SIZE and MARIADB_LOG_FILE_SIZE (default 256M each) size InnoDB's
+# cache and redo log; tools/bench raises them to what a production server of this
+# machine would have, so that a run's million rows do not measure a cramped cache.
 mariadb_start() {
   local dir=$1 port=$2
   mkdir -p "$dir"
@@ -16,7 +19,8 @@ mariadb_start() {
   setsid mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/mariadb.sock" \
     --port="$port" --bind-address=127.0.0.1 --user="$(id -un)" --pid-file="$dir/mariadbd.pid" \
     --log-error="$dir/error.log" --skip-name-resolve --max-connections=500 \
-    --innodb-buffer-pool-size=256M --innodb-log-file-size=256M \
+    --innodb-buffer-pool-size="${MARIADB_BUFFER_POOL_SIZE:-256M}" \
+    --innodb-log-file-size="${MARIADB_LOG_FILE_SIZE:-256M}" \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
     >/dev/null 2>&1 </dev/null &
   echo $! >"$dir/mariadb.pid"
