@@ -97,7 +97,6 @@ struct http_call {
   /* The protobuf exchange, kept on the call so a deferred answer can use it later. */
   ProtobufCMessage *req, *resp;
   int deferred;          /* the answer comes from http_call_finish */
-  int handler_deferred;  /* the handler itself called http_call_defer */
   int suspended;         /* event loop: the connection is parked in MHD */
   int finished;          /* http_call_finish has run (result below is set) */
   rpc_code result_code;
@@ -480,12 +479,19 @@ static void defer_locked(http_call *call) {
   }
 }
 
+/* The call a worker thread is running a handler for, and whether that handler deferred
+ * it. Thread-local, not on the call: once deferred, the call may be finished, answered
+ * and freed by other threads before the handler even returns. */
+static __thread const http_call *worker_call;
+static __thread int worker_call_deferred;
+
 void http_call_defer(http_call *call) {
   if (call == NULL)
     return;
+  if (call == worker_call)
+    worker_call_deferred = 1;
   pthread_mutex_lock(&call->srv->mu);
   defer_locked(call);
-  call->handler_deferred = 1;
   pthread_mutex_unlock(&call->srv->mu);
 }
 
@@ -526,8 +532,11 @@ static void *worker_main(void *arg) {
       srv->work_tail = &srv->work_head;
     pthread_mutex_unlock(&srv->mu);
     rpc_status st = {.code = RPC_OK, .message = ""};
+    worker_call = call;
+    worker_call_deferred = 0;
     rpc_code code = call->route->handler(call, call->req, call->resp, &st);
-    if (!call->handler_deferred) /* it may have deferred in turn: then its owner finishes */
+    worker_call = NULL;
+    if (!worker_call_deferred) /* it may have deferred in turn: then its owner finishes */
       http_call_finish(call, code, &st);
     pthread_mutex_lock(&srv->mu);
   }

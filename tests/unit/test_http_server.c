@@ -42,11 +42,16 @@ static void resp_free(resp *r) {
   memset(r, 0, sizeof *r);
 }
 
+/* The client's send/receive timeout; the deferred-answer tests lower it so that a server
+ * that never answers fails them in seconds instead of hanging. */
+static int client_timeout_ms = 15000;
+
 static int connect_to(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0)
     return -1;
-  struct timeval tv = {.tv_sec = 15};
+  struct timeval tv = {.tv_sec = client_timeout_ms / 1000,
+                       .tv_usec = (client_timeout_ms % 1000) * 1000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -299,12 +304,12 @@ static void raw_hello(http_call *call, http_raw_response *out) {
 
 static const http_route routes[] = {
     {"GET", "/balances/{account_id}", &wallet__v1__get_balance_request__descriptor,
-     &wallet__v1__balance__descriptor, get_balance, 0, NULL},
+     &wallet__v1__balance__descriptor, get_balance, 0, NULL, 0},
     {"POST", "/transactions", &wallet__v1__create_transaction_request__descriptor,
-     &wallet__v1__transaction__descriptor, create_transaction, 201, NULL},
+     &wallet__v1__transaction__descriptor, create_transaction, 201, NULL, 0},
     {"GET", "/transactions/{id}", &wallet__v1__get_transaction_request__descriptor,
-     &wallet__v1__transaction__descriptor, get_transaction, 0, NULL},
-    {"GET", "/hello", NULL, NULL, NULL, 0, raw_hello},
+     &wallet__v1__transaction__descriptor, get_transaction, 0, NULL, 0},
+    {"GET", "/hello", NULL, NULL, NULL, 0, raw_hello, 0},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -860,15 +865,914 @@ static void test_start_failures(void **state) {
   /* a path parameter that names no field of the request type */
   cfg.bind_address = "127.0.0.1";
   const http_route bad[] = {{"GET", "/balances/{acct}", &wallet__v1__get_balance_request__descriptor,
-                             &wallet__v1__balance__descriptor, get_balance, 0, NULL}};
+                             &wallet__v1__balance__descriptor, get_balance, 0, NULL, 0}};
   assert_null(http_server_start(&cfg, bad, 1, err, sizeof err));
   assert_non_null(strstr(err, "acct"));
 
   const http_route malformed[] = {{"GET", "/balances/{id", &wallet__v1__get_balance_request__descriptor,
-                                   &wallet__v1__balance__descriptor, get_balance, 0, NULL}};
+                                   &wallet__v1__balance__descriptor, get_balance, 0, NULL, 0}};
   assert_null(http_server_start(&cfg, malformed, 1, err, sizeof err));
 
   http_server_stop(NULL); /* a no-op */
+}
+
+/* ---- deferred answers, blocking routes and the event-loop model ---------------------- */
+
+/* Reads exactly one response from a connection that stays open (needs Content-Length). */
+static int read_one_response(int fd, resp *r) {
+  memset(r, 0, sizeof *r);
+  size_t cap = 65536, len = 0, want = 0;
+  char *buf = malloc(cap);
+  if (buf == NULL)
+    return -1;
+  buf[0] = '\0';
+  for (;;) {
+    if (want == 0) {
+      char *sep = strstr(buf, "\r\n\r\n");
+      if (sep != NULL) {
+        resp tmp = {.raw = buf, .body = sep + 4};
+        char cl[32];
+        if (resp_header(&tmp, "Content-Length", cl, sizeof cl)[0] == '\0')
+          break; /* chunked or close-delimited: not what these tests expect */
+        want = (size_t)(sep + 4 - buf) + strtoul(cl, NULL, 10);
+        if (want >= cap)
+          break;
+      }
+    }
+    if (want != 0 && len >= want)
+      break;
+    ssize_t n = recv(fd, buf + len, cap - len - 1, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    len += (size_t)n;
+    buf[len] = '\0';
+  }
+  r->raw = buf;
+  if (want == 0 || len < want)
+    return -1;
+  buf[want] = '\0';
+  if (sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1)
+    return -1;
+  r->body = strstr(buf, "\r\n\r\n") + 4;
+  r->json = cJSON_Parse(r->body);
+  return 0;
+}
+
+static int gate_wait_entered_within(int n, int ms) {
+  pthread_mutex_lock(&gate_mu);
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += ms / 1000;
+  dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (dl.tv_nsec >= 1000000000L) {
+    dl.tv_sec++;
+    dl.tv_nsec -= 1000000000L;
+  }
+  while (gate_entered < n)
+    if (pthread_cond_timedwait(&gate_cv, &gate_mu, &dl) == ETIMEDOUT)
+      break;
+  int got = gate_entered;
+  pthread_mutex_unlock(&gate_mu);
+  return got;
+}
+
+static int gate_entered_count(void) {
+  pthread_mutex_lock(&gate_mu);
+  int n = gate_entered;
+  pthread_mutex_unlock(&gate_mu);
+  return n;
+}
+
+/* What the deferring handlers did, and the calls parked for the test thread to finish. */
+typedef struct held_call {
+  http_call *call;
+  const Wallet__V1__GetBalanceRequest *req;
+  Wallet__V1__Balance *out;
+} held_call;
+
+#define MAX_HELD 16
+static pthread_mutex_t d_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t d_cv = PTHREAD_COND_INITIALIZER;
+static int d_entered;   /* handlers that deferred */
+static int d_finishing; /* http_call_finish calls about to be made (counted just before) */
+static held_call d_held[MAX_HELD];
+static int d_nheld;
+static int d_held_total; /* calls ever parked by "hold" */
+
+/* Helper threads that finish calls; joined at the end of each test. */
+#define MAX_HELPERS 128
+static pthread_t d_helpers[MAX_HELPERS];
+static int d_nhelpers;
+
+static void dstate_reset(void) {
+  pthread_mutex_lock(&d_mu);
+  d_entered = d_finishing = d_nheld = d_held_total = 0;
+  pthread_mutex_unlock(&d_mu);
+}
+
+static void note_entered(void) {
+  pthread_mutex_lock(&d_mu);
+  d_entered++;
+  pthread_cond_broadcast(&d_cv);
+  pthread_mutex_unlock(&d_mu);
+}
+
+static void note_finishing(void) {
+  pthread_mutex_lock(&d_mu);
+  d_finishing++;
+  pthread_mutex_unlock(&d_mu);
+}
+
+static int finishing_count(void) {
+  pthread_mutex_lock(&d_mu);
+  int n = d_finishing;
+  pthread_mutex_unlock(&d_mu);
+  return n;
+}
+
+static int wait_entered(int n, int ms) {
+  pthread_mutex_lock(&d_mu);
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += ms / 1000;
+  dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (dl.tv_nsec >= 1000000000L) {
+    dl.tv_sec++;
+    dl.tv_nsec -= 1000000000L;
+  }
+  while (d_entered < n)
+    if (pthread_cond_timedwait(&d_cv, &d_mu, &dl) == ETIMEDOUT)
+      break;
+  int got = d_entered;
+  pthread_mutex_unlock(&d_mu);
+  return got;
+}
+
+static void helpers_join(void) {
+  for (;;) {
+    pthread_mutex_lock(&d_mu);
+    if (d_nhelpers == 0) {
+      pthread_mutex_unlock(&d_mu);
+      return;
+    }
+    pthread_t t = d_helpers[--d_nhelpers];
+    pthread_mutex_unlock(&d_mu);
+    pthread_join(t, NULL);
+  }
+}
+
+/* Fills a Balance with memory from the call (possibly from a thread other than the
+ * handler's). */
+static void fill_balance(http_call *call, Wallet__V1__Balance *out, const char *id,
+                         int64_t version) {
+  out->account_id = http_call_strdup(call, id);
+  out->balance = version * 10;
+  out->version = version;
+  out->updated_at = (Google__Protobuf__Timestamp *)http_call_new_message(
+      call, &google__protobuf__timestamp__descriptor);
+  out->updated_at->seconds = 1700000000 + version;
+}
+
+typedef enum fin_how { FIN_OK, FIN_ERR, FIN_ERR_NULL, FIN_HDR, FIN_TX } fin_how;
+
+typedef struct finisher {
+  http_call *call;
+  const ProtobufCMessage *req;
+  ProtobufCMessage *out;
+  unsigned delay_ms;
+  fin_how how;
+} finisher;
+
+/* A helper thread: sleeps, then fills the response from the request (which must still be
+ * valid after the handler returned) and finishes the call. */
+static void *finisher_run(void *arg) {
+  finisher f = *(finisher *)arg;
+  free(arg);
+  if (f.delay_ms > 0)
+    usleep(f.delay_ms * 1000);
+  rpc_status st;
+  memset(&st, 0, sizeof st);
+  rpc_code code = RPC_OK;
+  const rpc_status *stp = NULL;
+  if (f.how == FIN_TX) {
+    const Wallet__V1__CreateTransactionRequest *req =
+        (const Wallet__V1__CreateTransactionRequest *)f.req;
+    Wallet__V1__Transaction *out = (Wallet__V1__Transaction *)f.out;
+    out->id = http_call_strdup(f.call, "tx-deferred");
+    out->account_id_from = http_call_strdup(f.call, req->account_id_from);
+    out->account_id_to = http_call_strdup(f.call, req->account_id_to);
+    out->amount = req->amount;
+  } else {
+    const Wallet__V1__GetBalanceRequest *req = (const Wallet__V1__GetBalanceRequest *)f.req;
+    Wallet__V1__Balance *out = (Wallet__V1__Balance *)f.out;
+    switch (f.how) {
+    case FIN_ERR:
+      code = rpc_status_set(&st, RPC_NOT_FOUND, "account %s gone", req->account_id);
+      stp = &st;
+      break;
+    case FIN_ERR_NULL:
+      code = RPC_UNAVAILABLE;
+      break;
+    case FIN_HDR:
+      fill_balance(f.call, out, req->account_id, req->min_version);
+      http_call_set_header(f.call, "X-Finisher", "helper-thread");
+      http_call_set_status(f.call, 202);
+      break;
+    default:
+      fill_balance(f.call, out, req->account_id, req->min_version);
+      break;
+    }
+  }
+  note_finishing();
+  http_call_finish(f.call, code, stp);
+  return NULL;
+}
+
+/* Defers the call and hands it to a new helper thread. */
+static void defer_to_helper(http_call *call, const ProtobufCMessage *request,
+                            ProtobufCMessage *response, unsigned delay_ms, fin_how how) {
+  http_call_defer(call);
+  finisher *f = malloc(sizeof *f); /* no cmocka assertion here: not the test's thread */
+  if (f != NULL)
+    *f = (finisher){call, request, response, delay_ms, how};
+  pthread_mutex_lock(&d_mu);
+  int ok = f != NULL && d_nhelpers < MAX_HELPERS &&
+           pthread_create(&d_helpers[d_nhelpers], NULL, finisher_run, f) == 0;
+  if (ok)
+    d_nhelpers++;
+  pthread_mutex_unlock(&d_mu);
+  if (!ok) {
+    free(f);
+    note_finishing();
+    http_call_finish(call, RPC_INTERNAL, NULL);
+  }
+  note_entered();
+}
+
+/* GET /deferred/{account_id}?min_version=N: the id picks the behaviour; min_version is both
+ * the helper's delay in ms and the version it answers. */
+static rpc_code deferred_balance(http_call *call, const ProtobufCMessage *request,
+                                 ProtobufCMessage *response, rpc_status *st) {
+  const Wallet__V1__GetBalanceRequest *req = (const Wallet__V1__GetBalanceRequest *)request;
+  Wallet__V1__Balance *out = (Wallet__V1__Balance *)response;
+  const char *id = req->account_id;
+  unsigned delay = (unsigned)req->min_version;
+  if (strcmp(id, "now") == 0) { /* finished before the handler even returns */
+    http_call_defer(call);
+    fill_balance(call, out, id, req->min_version);
+    note_finishing();
+    http_call_finish(call, RPC_OK, NULL);
+    note_entered();
+    return RPC_OK;
+  }
+  if (strcmp(id, "now-err") == 0) {
+    http_call_defer(call);
+    rpc_status mine;
+    rpc_status_set(&mine, RPC_NOT_FOUND, "account %s gone at once", id);
+    note_finishing();
+    http_call_finish(call, RPC_NOT_FOUND, &mine);
+    note_entered();
+    return RPC_OK;
+  }
+  if (strncmp(id, "hold", 4) == 0) { /* parked until the test thread finishes it */
+    http_call_defer(call);
+    pthread_mutex_lock(&d_mu);
+    if (d_nheld < MAX_HELD)
+      d_held[d_nheld++] = (held_call){call, req, out};
+    d_held_total++;
+    d_entered++;
+    pthread_cond_broadcast(&d_cv);
+    pthread_mutex_unlock(&d_mu);
+    return RPC_OK;
+  }
+  if (strcmp(id, "handoff-then-work") == 0) { /* the helper finishes before we return */
+    defer_to_helper(call, request, response, 0, FIN_OK);
+    usleep(50000);
+    return RPC_OK;
+  }
+  if (strcmp(id, "err") == 0) {
+    defer_to_helper(call, request, response, delay, FIN_ERR);
+    return RPC_OK;
+  }
+  if (strcmp(id, "err-null") == 0) {
+    defer_to_helper(call, request, response, delay, FIN_ERR_NULL);
+    return RPC_OK;
+  }
+  if (strcmp(id, "hdr") == 0) {
+    defer_to_helper(call, request, response, delay, FIN_HDR);
+    return RPC_OK;
+  }
+  if (strcmp(id, "ret-ignored") == 0) { /* a deferring handler's return value is ignored */
+    defer_to_helper(call, request, response, delay, FIN_OK);
+    return rpc_status_set(st, RPC_INTERNAL, "this return value must be ignored");
+  }
+  defer_to_helper(call, request, response, delay, FIN_OK);
+  return RPC_OK;
+}
+
+/* POST /deferred-tx: a deferred answer keeps the route's success status (201). */
+static rpc_code deferred_create(http_call *call, const ProtobufCMessage *request,
+                                ProtobufCMessage *response, rpc_status *st) {
+  defer_to_helper(call, request, response, 30, FIN_TX);
+  return RPC_OK;
+}
+
+/* GET /blocking/{account_id} (blocking = 1): "slow" waits at the gate, "defer" defers from
+ * the worker, anything else answers at once. */
+static rpc_code blocking_balance(http_call *call, const ProtobufCMessage *request,
+                                 ProtobufCMessage *response, rpc_status *st) {
+  const Wallet__V1__GetBalanceRequest *req = (const Wallet__V1__GetBalanceRequest *)request;
+  Wallet__V1__Balance *out = (Wallet__V1__Balance *)response;
+  if (strcmp(req->account_id, "slow") == 0)
+    gate_pass();
+  if (strcmp(req->account_id, "defer") == 0) {
+    defer_to_helper(call, request, response, (unsigned)req->min_version, FIN_OK);
+    return RPC_OK;
+  }
+  if (strcmp(req->account_id, "now-then-work") == 0) {
+    /* finishes, then goes on with its own work (say, handing back a database connection)
+     * without touching the call: the server must not touch it either after the finish */
+    http_call_defer(call);
+    fill_balance(call, out, req->account_id, req->min_version);
+    note_finishing();
+    http_call_finish(call, RPC_OK, NULL);
+    usleep(50000);
+    return RPC_OK;
+  }
+  if (strcmp(req->account_id, "handoff-then-work") == 0) {
+    defer_to_helper(call, request, response, 0, FIN_OK);
+    usleep(50000); /* the helper has finished (and the answer gone out) by now */
+    return RPC_OK;
+  }
+  fill_balance(call, out, req->account_id, req->min_version);
+  return RPC_OK;
+}
+
+static const http_route droutes[] = {
+    {"GET", "/deferred/{account_id}", &wallet__v1__get_balance_request__descriptor,
+     &wallet__v1__balance__descriptor, deferred_balance, 0, NULL, 0},
+    {"POST", "/deferred-tx", &wallet__v1__create_transaction_request__descriptor,
+     &wallet__v1__transaction__descriptor, deferred_create, 201, NULL, 0},
+    {"GET", "/blocking/{account_id}", &wallet__v1__get_balance_request__descriptor,
+     &wallet__v1__balance__descriptor, blocking_balance, 0, NULL, 1},
+    {"GET", "/plain/{account_id}", &wallet__v1__get_balance_request__descriptor,
+     &wallet__v1__balance__descriptor, get_balance, 0, NULL, 0},
+};
+#define NDROUTES (sizeof droutes / sizeof droutes[0])
+
+static http_server *start_model(const http_route *rs, size_t n, unsigned io_threads,
+                                unsigned workers, unsigned timeout_s) {
+  http_server_config cfg = {.bind_address = "127.0.0.1",
+                            .port = 0,
+                            .max_body_bytes = MAX_BODY,
+                            .connection_timeout_s = timeout_s,
+                            .io_threads = io_threads,
+                            .workers = workers,
+                            .app = &app_token};
+  char err[256] = "";
+  http_server *srv = http_server_start(&cfg, rs, n, err, sizeof err);
+  if (srv == NULL)
+    fail_msg("http_server_start (io_threads=%u): %s", io_threads, err);
+  assert_int_not_equal(http_server_port(srv), 0);
+  return srv;
+}
+
+static http_server *start_deferred(unsigned io_threads, unsigned workers) {
+  dstate_reset();
+  client_timeout_ms = 4000; /* nothing here should take more than a fraction of that */
+  return start_model(droutes, NDROUTES, io_threads, workers, 5);
+}
+
+static void stop_deferred(http_server *srv) {
+  http_server_stop(srv);
+  helpers_join();
+  client_timeout_ms = 15000;
+}
+
+static void assert_balance(const resp *r, const char *id, const char *version) {
+  assert_non_null(r->json);
+  assert_string_equal(json_str(r, "account_id"), id);
+  assert_string_equal(json_str(r, "version"), version);
+  assert_non_null(json_str(r, "updated_at"));
+}
+
+/* Deferred answers, success and errors, with a helper thread finishing later. */
+static void check_deferred_answers(uint16_t port) {
+  resp r;
+  char h[64];
+  int64_t t0 = now_ms();
+  assert_int_equal(http_req(port, "GET", "/deferred/ok-a?min_version=50", NULL, NULL, &r), 0);
+  int64_t took = now_ms() - t0;
+  assert_int_equal(r.status, 200);
+  assert_string_equal(resp_header(&r, "Content-Type", h, sizeof h), "application/json");
+  assert_balance(&r, "ok-a", "50");
+  assert_string_equal(json_str(&r, "balance"), "500");
+  assert_true(took >= 45); /* the answer waited for the helper */
+  resp_free(&r);
+
+  assert_int_equal(http_req(port, "GET", "/deferred/err?min_version=20", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 404);
+  assert_string_equal(assert_error_shape(&r, RPC_NOT_FOUND), "account err gone");
+  assert_string_equal(resp_header(&r, "Content-Type", h, sizeof h), "application/json");
+  resp_free(&r);
+
+  /* no status given: the code's name is the message */
+  assert_int_equal(http_req(port, "GET", "/deferred/err-null?min_version=10", NULL, NULL, &r),
+                   0);
+  assert_int_equal(r.status, 503);
+  assert_string_equal(assert_error_shape(&r, RPC_UNAVAILABLE), "UNAVAILABLE");
+  resp_free(&r);
+
+  /* the handler returned an error after deferring: ignored, the finish decides */
+  assert_int_equal(
+      http_req(port, "GET", "/deferred/ret-ignored?min_version=20", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 200);
+  assert_balance(&r, "ret-ignored", "20");
+  resp_free(&r);
+
+  /* a deferred POST keeps the route's 201 and saw its body */
+  assert_int_equal(http_req(port, "POST", "/deferred-tx", "application/json",
+                            "{\"account_id_from\":\"x\",\"account_id_to\":\"y\",\"amount\":5}",
+                            &r),
+                   0);
+  assert_int_equal(r.status, 201);
+  assert_string_equal(json_str(&r, "id"), "tx-deferred");
+  assert_string_equal(json_str(&r, "account_id_from"), "x");
+  assert_string_equal(json_str(&r, "account_id_to"), "y");
+  assert_string_equal(json_str(&r, "amount"), "5");
+  resp_free(&r);
+}
+
+static void test_deferred_thread_per_connection(void **state) {
+  (void)state;
+  http_server *srv = start_deferred(0, 0);
+  uint16_t port = http_server_port(srv);
+  check_deferred_answers(port);
+
+  /* `blocking` is ignored in this model: the route still answers, even deferring */
+  resp r;
+  assert_int_equal(http_req(port, "GET", "/blocking/b1?min_version=3", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 200);
+  assert_balance(&r, "b1", "3");
+  resp_free(&r);
+  assert_int_equal(http_req(port, "GET", "/blocking/defer?min_version=30", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 200);
+  assert_balance(&r, "defer", "30");
+  resp_free(&r);
+  stop_deferred(srv);
+}
+
+static void test_deferred_event_loop(void **state) {
+  (void)state;
+  http_server *srv = start_deferred(2, 0);
+  check_deferred_answers(http_server_port(srv));
+  stop_deferred(srv);
+}
+
+/* The finish comes before the handler returns, i.e. before the server parks the
+ * connection; repeated to give the race a chance. */
+static void test_deferred_finished_inside_handler(void **state) {
+  (void)state;
+  static const unsigned models[] = {0, 1, 2};
+  for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+    http_server *srv = start_deferred(models[m], 0);
+    uint16_t port = http_server_port(srv);
+    for (int i = 0; i < 20; i++) {
+      resp r;
+      assert_int_equal(http_req(port, "GET", "/deferred/now?min_version=4", NULL, NULL, &r), 0);
+      assert_int_equal(r.status, 200);
+      assert_balance(&r, "now", "4");
+      resp_free(&r);
+      assert_int_equal(http_req(port, "GET", "/deferred/now-err", NULL, NULL, &r), 0);
+      assert_int_equal(r.status, 404);
+      assert_string_equal(assert_error_shape(&r, RPC_NOT_FOUND), "account now-err gone at once");
+      resp_free(&r);
+    }
+    /* and concurrently, so several I/O threads race it */
+    bg_req b[6];
+    for (int i = 0; i < 6; i++)
+      bg_start(&b[i], port, "/deferred/now?min_version=9");
+    for (int i = 0; i < 6; i++) {
+      pthread_join(b[i].th, NULL);
+      assert_int_equal(b[i].rc, 0);
+      assert_int_equal(b[i].r.status, 200);
+      assert_balance(&b[i].r, "now", "9");
+      resp_free(&b[i].r);
+    }
+    stop_deferred(srv);
+  }
+}
+
+/* Finishes every held call from the calling thread, last parked first. */
+static int finish_held(void) {
+  pthread_mutex_lock(&d_mu);
+  held_call held[MAX_HELD];
+  int n = d_nheld;
+  memcpy(held, d_held, sizeof held);
+  d_nheld = 0;
+  pthread_mutex_unlock(&d_mu);
+  for (int i = n - 1; i >= 0; i--) {
+    fill_balance(held[i].call, held[i].out, held[i].req->account_id, 100 + i);
+    note_finishing();
+    http_call_finish(held[i].call, RPC_OK, NULL);
+  }
+  return n;
+}
+
+/* Cleanup before stopping a server: finishes every held call, including ones parked late
+ * (a server that wrongly serialises them parks the next only after the previous is
+ * finished), until `expected` were parked or `ms` passed, so that a wrong server fails
+ * the test instead of hanging it in http_server_stop. */
+static void drain_held(int expected, int ms) {
+  int64_t deadline = now_ms() + ms;
+  for (;;) {
+    finish_held();
+    pthread_mutex_lock(&d_mu);
+    int total = d_held_total;
+    pthread_mutex_unlock(&d_mu);
+    if (total >= expected || now_ms() >= deadline)
+      break;
+    usleep(20000);
+  }
+  finish_held();
+}
+
+/* One I/O thread, three parked calls: other requests are still served at once, so a
+ * parked call holds no thread. */
+static void test_event_loop_parked_calls_hold_no_thread(void **state) {
+  (void)state;
+  http_server *srv = start_deferred(1, 0);
+  uint16_t port = http_server_port(srv);
+  bg_req held[3];
+  char targets[3][32];
+  for (int i = 0; i < 3; i++) {
+    snprintf(targets[i], sizeof targets[i], "/deferred/hold-%d", i);
+    bg_start(&held[i], port, targets[i]);
+  }
+  int entered = wait_entered(3, 3000);
+
+  /* results first, assertions after cleanup, so a failure does not leave calls parked */
+  resp plain, deferred;
+  int64_t t0 = now_ms();
+  int plain_rc = http_req(port, "GET", "/plain/p1", NULL, NULL, &plain);
+  int64_t plain_ms = now_ms() - t0;
+  int deferred_rc = http_req(port, "GET", "/deferred/d1?min_version=5", NULL, NULL, &deferred);
+  int still_waiting = 0;
+  for (int i = 0; i < 3; i++)
+    still_waiting += __atomic_load_n(&held[i].done, __ATOMIC_SEQ_CST) == 0;
+
+  int finished = finish_held();
+  for (int i = 0; i < 3; i++)
+    pthread_join(held[i].th, NULL);
+  drain_held(3, 5000);
+  stop_deferred(srv);
+
+  assert_int_equal(entered, 3);
+  assert_int_equal(finished, 3);
+  assert_int_equal(plain_rc, 0);
+  assert_int_equal(plain.status, 200);
+  assert_string_equal(json_str(&plain, "account_id"), "p1");
+  assert_true(plain_ms < 500);
+  assert_int_equal(deferred_rc, 0);
+  assert_int_equal(deferred.status, 200);
+  assert_balance(&deferred, "d1", "5");
+  assert_int_equal(still_waiting, 3);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(held[i].rc, 0);
+    assert_int_equal(held[i].r.status, 200);
+    assert_string_equal(json_str(&held[i].r, "account_id"), targets[i] + strlen("/deferred/"));
+    resp_free(&held[i].r);
+  }
+  resp_free(&plain);
+  resp_free(&deferred);
+}
+
+/* One I/O thread, two workers: blocking handlers stuck at the gate run two at a time on
+ * the workers, a third waits its turn, and inline routes are still answered at once. */
+static void test_event_loop_blocking_routes_run_on_workers(void **state) {
+  (void)state;
+  gate_reset();
+  http_server *srv = start_deferred(1, 2);
+  uint16_t port = http_server_port(srv);
+  bg_req slow[3];
+  for (int i = 0; i < 3; i++)
+    bg_start(&slow[i], port, "/blocking/slow");
+  int entered = gate_wait_entered_within(2, 3000);
+  usleep(300000);
+  int entered_later = gate_entered_count(); /* the third has no worker yet */
+
+  resp plain, deferred;
+  int64_t t0 = now_ms();
+  int plain_rc = http_req(port, "GET", "/plain/p2", NULL, NULL, &plain);
+  int64_t plain_ms = now_ms() - t0;
+  int deferred_rc = http_req(port, "GET", "/deferred/d2?min_version=5", NULL, NULL, &deferred);
+  int answered_early = 0;
+  for (int i = 0; i < 3; i++)
+    answered_early += __atomic_load_n(&slow[i].done, __ATOMIC_SEQ_CST);
+
+  gate_release();
+  for (int i = 0; i < 3; i++)
+    pthread_join(slow[i].th, NULL);
+  int entered_end = gate_entered_count();
+
+  /* a blocking handler may defer in turn */
+  resp bdef;
+  int bdef_rc = http_req(port, "GET", "/blocking/defer?min_version=20", NULL, NULL, &bdef);
+  stop_deferred(srv);
+
+  assert_int_equal(entered, 2);
+  assert_int_equal(entered_later, 2);
+  assert_int_equal(plain_rc, 0);
+  assert_int_equal(plain.status, 200);
+  assert_string_equal(json_str(&plain, "account_id"), "p2");
+  assert_true(plain_ms < 500);
+  assert_int_equal(deferred_rc, 0);
+  assert_int_equal(deferred.status, 200);
+  assert_balance(&deferred, "d2", "5");
+  assert_int_equal(answered_early, 0);
+  assert_int_equal(entered_end, 3);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(slow[i].rc, 0);
+    assert_int_equal(slow[i].r.status, 200);
+    assert_balance(&slow[i].r, "slow", "0");
+    resp_free(&slow[i].r);
+  }
+  assert_int_equal(bdef_rc, 0);
+  assert_int_equal(bdef.status, 200);
+  assert_balance(&bdef, "defer", "20");
+  resp_free(&plain);
+  resp_free(&deferred);
+  resp_free(&bdef);
+}
+
+/* Two deferred requests one after the other on one kept-alive connection, then two
+ * pipelined ones: each answered, in order, and the connection reads again after a
+ * parked answer. */
+static void test_deferred_keep_alive(void **state) {
+  (void)state;
+  static const unsigned models[] = {0, 2};
+  for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+    http_server *srv = start_deferred(models[m], 0);
+    uint16_t port = http_server_port(srv);
+    int fd = connect_to(port);
+    assert_true(fd >= 0);
+    const char *first = "GET /deferred/ka1?min_version=40 HTTP/1.1\r\nHost: x\r\n\r\n";
+    const char *second = "GET /deferred/ka2?min_version=10 HTTP/1.1\r\nHost: x\r\n\r\n";
+    resp r1, r2;
+    assert_int_equal(send_all(fd, first, strlen(first)), 0);
+    int rc1 = read_one_response(fd, &r1);
+    int rc2 = -1;
+    if (rc1 == 0 && send_all(fd, second, strlen(second)) == 0)
+      rc2 = read_one_response(fd, &r2);
+    else
+      memset(&r2, 0, sizeof r2);
+    close(fd);
+    assert_int_equal(rc1, 0);
+    assert_int_equal(r1.status, 200);
+    assert_balance(&r1, "ka1", "40");
+    assert_int_equal(rc2, 0);
+    assert_int_equal(r2.status, 200);
+    assert_balance(&r2, "ka2", "10");
+    resp_free(&r1);
+    resp_free(&r2);
+
+    /* pipelined: the slower first answer still comes first; a parked error too */
+    fd = connect_to(port);
+    assert_true(fd >= 0);
+    const char *three = "GET /deferred/pa?min_version=60 HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /deferred/err?min_version=5 HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /deferred/pb?min_version=1 HTTP/1.1\r\nHost: x\r\n"
+                        "Connection: close\r\n\r\n";
+    assert_int_equal(send_all(fd, three, strlen(three)), 0);
+    resp r;
+    int rc = read_response(fd, &r);
+    close(fd);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.status, 200);
+    const char *a = strstr(r.raw, "\"account_id\":\"pa\"");
+    const char *e = strstr(r.raw, "HTTP/1.1 404");
+    const char *gone = strstr(r.raw, "account err gone");
+    const char *b = strstr(r.raw, "\"account_id\":\"pb\"");
+    assert_non_null(a);
+    assert_non_null(e);
+    assert_non_null(gone);
+    assert_non_null(b);
+    assert_true(a < e && e < gone && gone < b);
+    resp_free(&r);
+    stop_deferred(srv);
+  }
+}
+
+/* http_server_stop waits for a parked call: it returns only after the helper finished it,
+ * and the client got the whole answer. */
+static void test_stop_waits_for_deferred(void **state) {
+  (void)state;
+  static const unsigned models[] = {0, 2};
+  for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+    http_server *srv = start_deferred(models[m], 0);
+    uint16_t port = http_server_port(srv);
+    bg_req late;
+    bg_start(&late, port, "/deferred/late?min_version=200");
+    int entered = wait_entered(1, 3000);
+    int64_t t0 = now_ms();
+    http_server_stop(srv);
+    int64_t took = now_ms() - t0;
+    int finishing = finishing_count();
+    pthread_join(late.th, NULL);
+    helpers_join();
+    client_timeout_ms = 15000;
+
+    assert_int_equal(entered, 1);
+    assert_int_equal(finishing, 1); /* the finish had begun before stop returned */
+    assert_true(took >= 100);       /* 200 ms less the time to get here */
+    assert_int_equal(late.rc, 0);
+    assert_int_equal(late.r.status, 200);
+    assert_balance(&late.r, "late", "200");
+    resp_free(&late.r);
+  }
+}
+
+/* Headers and status set from the finishing thread reach the response. */
+static void test_deferred_headers_and_status_from_finisher(void **state) {
+  (void)state;
+  static const unsigned models[] = {0, 2};
+  for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+    http_server *srv = start_deferred(models[m], 0);
+    resp r;
+    char h[64];
+    assert_int_equal(
+        http_req(http_server_port(srv), "GET", "/deferred/hdr?min_version=30", NULL, NULL, &r),
+        0);
+    assert_int_equal(r.status, 202);
+    assert_string_equal(resp_header(&r, "X-Finisher", h, sizeof h), "helper-thread");
+    assert_string_equal(resp_header(&r, "Content-Type", h, sizeof h), "application/json");
+    assert_balance(&r, "hdr", "30");
+    resp_free(&r);
+    stop_deferred(srv);
+  }
+}
+
+/* What deferring is for: one thread answers many parked requests (in its own order), and
+ * every client gets its own answer. */
+static void test_one_thread_finishes_many(void **state) {
+  (void)state;
+  static const unsigned models[] = {0, 1};
+  enum { N = 8 };
+  for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+    http_server *srv = start_deferred(models[m], 0);
+    uint16_t port = http_server_port(srv);
+    bg_req b[N];
+    char targets[N][32];
+    for (int i = 0; i < N; i++) {
+      snprintf(targets[i], sizeof targets[i], "/deferred/hold-%d", i);
+      bg_start(&b[i], port, targets[i]);
+    }
+    int entered = wait_entered(N, 3000);
+    int finished = finish_held();
+    for (int i = 0; i < N; i++)
+      pthread_join(b[i].th, NULL);
+    drain_held(N, 5000);
+    stop_deferred(srv);
+
+    assert_int_equal(entered, N);
+    assert_int_equal(finished, N);
+    for (int i = 0; i < N; i++) {
+      assert_int_equal(b[i].rc, 0);
+      assert_int_equal(b[i].r.status, 200);
+      assert_string_equal(json_str(&b[i].r, "account_id"), targets[i] + strlen("/deferred/"));
+      resp_free(&b[i].r);
+    }
+  }
+}
+
+/* A handler (blocking or not) that finishes its call, or hands it to a thread that
+ * finishes it at once, and only then returns: the server must not touch the call after
+ * the finish (the answer may be sent and the call freed while the handler still runs). */
+static void test_handler_returns_after_its_call_finished(void **state) {
+  (void)state;
+  static const unsigned models[] = {0, 1};
+  static const char *const targets[] = {
+      "/deferred/handoff-then-work?min_version=6",
+      "/blocking/now-then-work?min_version=6",
+      "/blocking/handoff-then-work?min_version=6",
+  };
+  for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+    http_server *srv = start_deferred(models[m], 2);
+    uint16_t port = http_server_port(srv);
+    for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+      for (int i = 0; i < 3; i++) {
+        resp r;
+        int rc = http_req(port, "GET", targets[t], NULL, NULL, &r);
+        if (rc != 0 || r.status != 200)
+          print_error("io_threads=%u %s: rc %d status %d\n", models[m], targets[t], rc,
+                      r.status);
+        assert_int_equal(rc, 0);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(json_str(&r, "version"), "6");
+        resp_free(&r);
+      }
+    }
+    usleep(100000); /* let the last handler return before the server goes */
+    stop_deferred(srv);
+  }
+}
+
+/* The client hangs up while its call is parked: finishing it later is still safe, and the
+ * server goes on serving and stops cleanly. */
+static void test_client_gone_before_finish(void **state) {
+  (void)state;
+  static const unsigned models[] = {0, 1};
+  for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+    http_server *srv = start_deferred(models[m], 0);
+    uint16_t port = http_server_port(srv);
+    int fds[2];
+    for (int i = 0; i < 2; i++) {
+      fds[i] = connect_to(port);
+      assert_true(fds[i] >= 0);
+      char req[128];
+      int n = snprintf(req, sizeof req,
+                       "GET /deferred/hold-gone-%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+      assert_int_equal(send_all(fds[i], req, (size_t)n), 0);
+    }
+    int entered = wait_entered(2, 3000);
+    close(fds[0]);
+    /* and one that resets the connection outright */
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fds[1], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fds[1]);
+    usleep(100000);
+    int finished = finish_held();
+    usleep(100000);
+    resp r;
+    int rc = http_req(port, "GET", "/deferred/after?min_version=2", NULL, NULL, &r);
+    drain_held(2, 5000);
+    int64_t t0 = now_ms();
+    stop_deferred(srv);
+    int64_t stop_ms = now_ms() - t0;
+    assert_int_equal(entered, 2);
+    assert_int_equal(finished, 2);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.status, 200);
+    assert_balance(&r, "after", "2");
+    assert_true(stop_ms < 3000);
+    resp_free(&r);
+  }
+}
+
+/* The whole basic suite above, against an event-loop server. */
+static void test_event_loop_basics(void **state) {
+  (void)state;
+  http_server *srv = start_model(routes, NROUTES, 2, 0, 5);
+  void *st = srv;
+  test_get_with_path_param(&st);
+  test_percent_encoded_path_param(&st);
+  test_query_params(&st);
+  test_query_cannot_override_path_param(&st);
+  test_query_refused_on_body_methods(&st);
+  test_post_created_and_status_override(&st);
+  test_empty_body_is_empty_message(&st);
+  test_content_type(&st);
+  test_malformed_json(&st);
+  test_handler_errors(&st);
+  test_not_found_and_method_not_allowed(&st);
+  test_raw_route(&st);
+  test_body_limit(&st);
+  test_keep_alive_after_error(&st);
+  test_metrics_recorded(&st);
+  test_start_failures(&st);
+  http_server_stop(srv);
+}
+
+/* Idle clients are cut after connection_timeout_s in both models. */
+static void test_idle_timeout_both_models(void **state) {
+  (void)state;
+  static const unsigned models[] = {0, 1};
+  for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+    http_server *srv = start_model(droutes, NDROUTES, models[m], 0, 1);
+    client_timeout_ms = 4000;
+    int fd = connect_to(http_server_port(srv));
+    assert_true(fd >= 0);
+    int64_t t0 = now_ms();
+    char c;
+    ssize_t n;
+    do
+      n = recv(fd, &c, 1, 0);
+    while (n < 0 && errno == EINTR);
+    int64_t took = now_ms() - t0;
+    close(fd);
+    /* the server still serves new clients afterwards */
+    resp r;
+    int rc = http_req(http_server_port(srv), "GET", "/plain/after", NULL, NULL, &r);
+    client_timeout_ms = 15000;
+    http_server_stop(srv);
+    assert_int_equal(n, 0); /* closed by the server, not our receive timeout */
+    assert_true(took >= 500 && took < 3500);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+  }
 }
 
 int main(void) {
@@ -892,6 +1796,19 @@ int main(void) {
       cmocka_unit_test(test_stop_while_in_flight),
       cmocka_unit_test(test_metrics_recorded),
       cmocka_unit_test(test_start_failures),
+      cmocka_unit_test(test_deferred_thread_per_connection),
+      cmocka_unit_test(test_deferred_event_loop),
+      cmocka_unit_test(test_deferred_finished_inside_handler),
+      cmocka_unit_test(test_event_loop_parked_calls_hold_no_thread),
+      cmocka_unit_test(test_event_loop_blocking_routes_run_on_workers),
+      cmocka_unit_test(test_deferred_keep_alive),
+      cmocka_unit_test(test_stop_waits_for_deferred),
+      cmocka_unit_test(test_deferred_headers_and_status_from_finisher),
+      cmocka_unit_test(test_one_thread_finishes_many),
+      cmocka_unit_test(test_handler_returns_after_its_call_finished),
+      cmocka_unit_test(test_client_gone_before_finish),
+      cmocka_unit_test(test_event_loop_basics),
+      cmocka_unit_test(test_idle_timeout_both_models),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
