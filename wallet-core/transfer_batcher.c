@@ -32,6 +32,11 @@ typedef struct node {
   int abandoned; /* the waiter gave up while its group ran: the batcher frees the node */
   pthread_cond_t cv;
   transfer_result result;
+  /* async submit: who to answer (the batcher frees the node after), and until when it may
+   * wait in the queue */
+  transfer_done_fn done;
+  void *done_arg;
+  int64_t deadline_ms;
 } node;
 
 struct transfer_batcher {
@@ -156,6 +161,28 @@ static void node_free(node *n) {
   free(n);
 }
 
+static void answer(transfer_result *out, wallet_rc rc, const char *msg) {
+  memset(out, 0, sizeof *out);
+  wallet_err_set(&out->err, rc, "%s", msg);
+}
+
+/* Answers (and frees) async nodes refused without being applied. */
+static void answer_async_refused(node *n, const char *msg) {
+  transfer_result r;
+  answer(&r, WALLET_UNAVAILABLE, msg);
+  transfer_batcher_count(&r, 1);
+  n->done(n->done_arg, &r);
+  node_free(n);
+}
+
+static void answer_expired(node *list) {
+  while (list != NULL) {
+    node *n = list;
+    list = n->next;
+    answer_async_refused(n, "no answer in time: transfer not applied; retry");
+  }
+}
+
 /* ---- the batcher threads ---- */
 
 static void run_group(transfer_batcher *b, node **group, size_t k, transfer_request *reqs,
@@ -203,21 +230,38 @@ static void *batcher_main(void *arg) {
     while ((b->head == NULL || b->paused) && !b->stopping) pthread_cond_wait(&b->work, &b->mu);
     if (b->head == NULL) break; /* stopping and drained */
     size_t k = 0;
+    node *expired = NULL; /* async transfers that waited in the queue past their time */
+    int64_t now = time_mono_ms();
     while (k < max && b->head != NULL) {
       node *n = b->head;
       queue_unlink(b, n);
+      if (n->done != NULL && now > n->deadline_ms) {
+        n->next = expired;
+        expired = n;
+        continue;
+      }
       n->state = NODE_RUNNING;
       group[k++] = n;
     }
     metrics_set(b->m_queue, (int64_t)b->queued);
     pthread_mutex_unlock(&b->mu);
 
-    run_group(b, group, k, reqs, results);
+    answer_expired(expired);
+    if (k > 0) run_group(b, group, k, reqs, results);
 
+    /* Async callers first, outside the lock: they format and send their answers. */
+    for (size_t i = 0; i < k; i++) {
+      node *n = group[i];
+      if (n->done == NULL) continue;
+      n->done(n->done_arg, &results[i]);
+      node_free(n);
+      group[i] = NULL;
+    }
     pthread_mutex_lock(&b->mu);
     size_t nfree = 0;
     for (size_t i = 0; i < k; i++) {
       node *n = group[i];
+      if (n == NULL) continue;
       if (n->abandoned) {
         group[nfree++] = n; /* freed below, outside the lock */
         continue;
@@ -278,11 +322,6 @@ transfer_batcher *transfer_batcher_start(const transfer_batcher_config *cfg, cha
 fail:
   transfer_batcher_stop(b);
   return NULL;
-}
-
-static void answer(transfer_result *out, wallet_rc rc, const char *msg) {
-  memset(out, 0, sizeof *out);
-  wallet_err_set(&out->err, rc, "%s", msg);
 }
 
 void transfer_batcher_submit(transfer_batcher *b, const transfer_request *req,
@@ -353,6 +392,48 @@ void transfer_batcher_submit(transfer_batcher *b, const transfer_request *req,
   /* Not counted here: its group counts the real outcome when it finishes. */
 }
 
+void transfer_batcher_submit_async(transfer_batcher *b, const transfer_request *req,
+                                   transfer_done_fn done, void *arg) {
+  transfer_result r;
+  memset(&r, 0, sizeof r);
+  node *n = node_new();
+  if (n == NULL) {
+    answer(&r, WALLET_INTERNAL, "out of memory queueing a transfer");
+    done(arg, &r);
+    return;
+  }
+  if (validate_uuid("account_id_from", req->account_id_from, n->from, &r.err) != WALLET_OK ||
+      validate_uuid("account_id_to", req->account_id_to, n->to, &r.err) != WALLET_OK ||
+      (req->idempotency_key != NULL &&
+       validate_idempotency_key(req->idempotency_key, &r.err) != WALLET_OK)) {
+    node_free(n);
+    done(arg, &r);
+    return;
+  }
+  if (req->idempotency_key != NULL) {
+    snprintf(n->key, sizeof n->key, "%s", req->idempotency_key);
+    n->has_key = 1;
+  }
+  n->amount = req->amount;
+  n->done = done;
+  n->done_arg = arg;
+  n->deadline_ms = time_mono_ms() + b->cfg.wait_ms;
+
+  pthread_mutex_lock(&b->mu);
+  const char *refused = b->stopping || b->nthreads == 0 ? "shutting down: transfer not applied"
+                        : b->queued >= (size_t)b->cfg.queue_max
+                            ? "too many transfers queued: transfer not applied; retry"
+                            : NULL;
+  if (refused != NULL) {
+    pthread_mutex_unlock(&b->mu);
+    answer_async_refused(n, refused);
+    return;
+  }
+  queue_push(b, n);
+  pthread_cond_signal(&b->work);
+  pthread_mutex_unlock(&b->mu);
+}
+
 void transfer_batcher_stop(transfer_batcher *b) {
   if (b == NULL) return;
   pthread_mutex_lock(&b->mu);
@@ -365,6 +446,12 @@ void transfer_batcher_stop(transfer_batcher *b) {
   while (b->head != NULL) {
     node *n = b->head;
     queue_unlink(b, n);
+    if (n->done != NULL) {
+      pthread_mutex_unlock(&b->mu);
+      answer_async_refused(n, "shutting down: transfer not applied");
+      pthread_mutex_lock(&b->mu);
+      continue;
+    }
     answer(&n->result, WALLET_UNAVAILABLE, "shutting down: transfer not applied");
     n->state = NODE_DONE;
     pthread_cond_signal(&n->cv);

@@ -39,6 +39,18 @@ transfer_batcher *transfer_batcher_start(const transfer_batcher_config *cfg, cha
 void transfer_batcher_submit(transfer_batcher *b, const transfer_request *req,
                              transfer_result *out);
 
+/* Called once with the outcome of an async submit, from a batcher thread after the
+ * group's COMMIT (or at once, from the caller's thread, when the transfer is refused
+ * before queueing). r is valid during the call only. */
+typedef void (*transfer_done_fn)(void *arg, const transfer_result *r);
+
+/* Like transfer_batcher_submit without a waiting thread: done(arg, result) answers. A
+ * transfer still queued after wait_ms is answered WALLET_UNAVAILABLE without being
+ * applied; a transfer whose group has started is answered when the group ends (never
+ * "unknown" for lack of patience: the database calls are bounded by their timeouts). */
+void transfer_batcher_submit_async(transfer_batcher *b, const transfer_request *req,
+                                   transfer_done_fn done, void *arg);
+
 /* Stops taking new requests, applies and answers everything already queued, joins the
  * threads and frees. NULL is a no-op. */
 void transfer_batcher_stop(transfer_batcher *b);
