@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "apply_notify.h"
 #include "balance_reader.h"
@@ -120,11 +119,6 @@ static int run_rebuild(const settings *s) {
   return rc;
 }
 
-static unsigned io_threads(void) {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n < 1 ? 1u : n > 8 ? 8u : (unsigned)n;
-}
-
 static int run_service(const settings *s) {
   char err[512];
   int rc = 1;
@@ -160,7 +154,7 @@ static int run_service(const settings *s) {
       .port = (uint16_t)s->http_port,
       .app = &app,
       /* An event loop per core: handlers do not block (lookups go to the reader). */
-      .io_threads = io_threads(),
+      .io_threads = service_io_threads(),
   };
   /* HTTP first: /healthz and /readyz must answer (not ready) while Kafka is still away. */
   srv = http_server_start(&hc, routes, nroutes, err, sizeof err);

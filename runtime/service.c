@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "migrate.h"
@@ -46,4 +47,9 @@ int service_migrate_with_retry(const db_config *db, const char *migrations_dir) 
     time_sleep_ms(backoff);
     if (backoff < 4000) backoff *= 2;
   }
+}
+
+unsigned service_io_threads(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1u : n > 8 ? 8u : (unsigned)n;
 }

@@ -23,4 +23,7 @@ void service_request_stop(void);
  * stop is requested. 0, or -1 (logged). */
 int service_migrate_with_retry(const db_config *db, const char *migrations_dir);
 
+/* How many HTTP event-loop threads to run: one per online core, 1..8. */
+unsigned service_io_threads(void);
+
 #endif

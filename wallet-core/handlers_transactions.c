@@ -19,6 +19,26 @@ static void fill_transaction(http_call *call, const transaction_row *t,
   out->created_at = handlers_timestamp(call, t->created_us);
 }
 
+/* A POST /transactions parked until its group commits. Lives in the call's memory. */
+typedef struct pending_transfer {
+  http_call *call;
+  Wallet__V1__Transaction *out;
+} pending_transfer;
+
+/* On a batcher thread, after the group's COMMIT: the answer, then the parked call goes. */
+static void transfer_done(void *arg, const transfer_result *res) {
+  pending_transfer *p = arg;
+  rpc_status st = {.code = RPC_OK, .message = ""};
+  if (res->err.rc != WALLET_OK) {
+    wallet_err e = res->err;
+    http_call_finish(p->call, wallet_err_to_rpc(&e, &st), &st);
+    return;
+  }
+  if (res->replayed) http_call_set_status(p->call, 200);
+  fill_transaction(p->call, &res->tx, p->out);
+  http_call_finish(p->call, RPC_OK, NULL);
+}
+
 rpc_code handlers_create_transaction(http_call *call, const ProtobufCMessage *req,
                                      ProtobufCMessage *resp, rpc_status *st) {
   const Wallet__V1__CreateTransactionRequest *in =
@@ -44,8 +64,15 @@ rpc_code handlers_create_transaction(http_call *call, const ProtobufCMessage *re
   }
   transfer_result res;
   if (app->batcher != NULL) {
-    /* Answered after its group's COMMIT (the batcher wakes the relay and counts). */
-    transfer_batcher_submit(app->batcher, &rq, &res);
+    /* Answered after its group's COMMIT (the batcher wakes the relay and counts); no
+     * thread waits meanwhile. */
+    pending_transfer *p = http_call_alloc(call, sizeof *p);
+    if (p == NULL) return rpc_status_set(st, RPC_RESOURCE_EXHAUSTED, "out of memory");
+    p->call = call;
+    p->out = (Wallet__V1__Transaction *)resp;
+    http_call_defer(call);
+    transfer_batcher_submit_async(app->batcher, &rq, transfer_done, p);
+    return RPC_OK;
   } else {
     db_conn *conn = handlers_acquire(call, st);
     if (conn == NULL) return st->code;

@@ -186,6 +186,10 @@ int main(int argc, char **argv) {
       .bind_address = s.http_addr,
       .port = (uint16_t)s.http_port,
       .app = &app,
+      /* An event loop per core; the database handlers run on workers, one per pooled
+       * connection the batcher does not use. */
+      .io_threads = service_io_threads(),
+      .workers = (unsigned)(s.pool_size - s.batch_threads),
   };
   srv = http_server_start(&hc, wallet_routes, wallet_routes_count, err, sizeof err);
   if (srv == NULL) {

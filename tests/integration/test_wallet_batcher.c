@@ -316,6 +316,82 @@ static void test_stop_drains_queue(void **state) {
   check_invariants(f->conn);
 }
 
+/* --- async submit: answered by a callback, no waiting thread --- */
+
+typedef struct async_box {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int calls;
+  transfer_result res;
+} async_box;
+
+static void async_box_init(async_box *b) {
+  memset(b, 0, sizeof *b);
+  pthread_mutex_init(&b->mu, NULL);
+  pthread_cond_init(&b->cv, NULL);
+}
+
+static void async_done(void *arg, const transfer_result *r) {
+  async_box *b = arg;
+  pthread_mutex_lock(&b->mu);
+  b->res = *r;
+  b->calls++;
+  pthread_cond_broadcast(&b->cv);
+  pthread_mutex_unlock(&b->mu);
+}
+
+static int async_calls(async_box *b) {
+  pthread_mutex_lock(&b->mu);
+  int n = b->calls;
+  pthread_mutex_unlock(&b->mu);
+  return n;
+}
+
+static void async_wait(async_box *b) {
+  int64_t deadline = time_mono_ms() + 10000;
+  while (async_calls(b) == 0) {
+    if (time_mono_ms() > deadline) fail_msg("no async answer in 10 s");
+    time_sleep_ms(5);
+  }
+}
+
+static void test_async_submit(void **state) {
+  fixture *f = *state;
+  start(f, 2, 0, 300);
+  async_box ok, bad, late;
+  async_box_init(&ok);
+  async_box_init(&bad);
+  async_box_init(&late);
+
+  transfer_request rq = {A1, A2, 3, NULL};
+  transfer_batcher_submit_async(f->b, &rq, async_done, &ok);
+  async_wait(&ok);
+  assert_int_equal(ok.res.err.rc, WALLET_OK);
+  assert_int_equal(ok.res.tx.amount, 3);
+  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM transactions"), 1);
+
+  /* Refused before queueing: answered at once, on the caller's thread. */
+  transfer_request invalid = {"nope", A2, 3, NULL};
+  transfer_batcher_submit_async(f->b, &invalid, async_done, &bad);
+  assert_int_equal(async_calls(&bad), 1);
+  assert_int_equal(bad.res.err.rc, WALLET_INVALID);
+
+  /* Queued past wait_ms (nobody takes it while paused): refused unapplied when taken. */
+  transfer_batcher_pause(f->b, 1);
+  transfer_request rq2 = {A1, A2, 4, NULL};
+  transfer_batcher_submit_async(f->b, &rq2, async_done, &late);
+  time_sleep_ms(400);
+  assert_int_equal(async_calls(&late), 0);
+  transfer_batcher_pause(f->b, 0);
+  async_wait(&late);
+  assert_int_equal(late.res.err.rc, WALLET_UNAVAILABLE);
+  assert_non_null(strstr(late.res.err.msg, "not applied"));
+  time_sleep_ms(50);
+  assert_int_equal(async_calls(&ok) + async_calls(&bad) + async_calls(&late), 3); /* once each */
+  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM transactions"), 1);
+  check_invariants(f->conn);
+}
+
 /* --- HTTP through the batcher --- */
 
 #define HTTP_CLIENTS 24
@@ -374,7 +450,9 @@ static void test_http_load_through_batcher(void **state) {
   fixture *f = *state;
   start(f, 2, 0, 0);
   wallet_app app = {.pool = f->pool, .topics = events_default_topics, .batcher = f->b};
-  http_server_config hc = {.bind_address = "127.0.0.1", .port = 0, .app = &app};
+  /* The service's model: an event loop, transfers parked until their group commits. */
+  http_server_config hc = {.bind_address = "127.0.0.1", .port = 0, .app = &app,
+                           .io_threads = 2, .workers = 4};
   char err[256];
   http_server *srv = http_server_start(&hc, wallet_routes, wallet_routes_count, err, sizeof err);
   if (srv == NULL) fail_msg("http: %s", err);
@@ -434,6 +512,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_same_key_in_one_batch_and_across, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_full_and_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stop_drains_queue, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_async_submit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_http_load_through_batcher, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
