@@ -1,7 +1,7 @@
 """conftest: one private stack for the whole session, the profile, and the tally lines.
 
 FAULTS_PROFILE=short (default, tools/test) or long (tools/faults). The stack runs on
-ports from FAULTS_BASE_PORT (default 41000) with the binaries of BUILD_DIR/bin; it is
+ports from FAULTS_BASE_PORT (default 24000) with the binaries of BUILD_DIR/bin; it is
 wiped and started fresh, and stopped at the end, when a sanitizer report anywhere in the
 services' logs fails the session.
 """

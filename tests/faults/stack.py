@@ -24,11 +24,11 @@ class StackError(RuntimeError):
 
 
 class Stack:
-    """Ports derive from FAULTS_BASE_PORT (default 41000): wallet +80, balances +3, Kafka +92
+    """Ports derive from FAULTS_BASE_PORT (default 24000): wallet +80, balances +3, Kafka +92
     (controller +93), wallet-db +306, balances-db +307, second instances +81 and +4."""
 
     def __init__(self, build_dir=None, stack_dir=None, base_port=None):
-        base = int(base_port or os.environ.get("FAULTS_BASE_PORT", "41000"))
+        base = int(base_port or os.environ.get("FAULTS_BASE_PORT", "24000"))
         self.build_dir = os.path.abspath(build_dir or os.environ.get("BUILD_DIR") or
                                          os.path.join(ROOT, "build"))
         self.stack_dir = os.path.abspath(stack_dir or os.environ.get("FAULTS_STACK_DIR") or
