@@ -7,6 +7,7 @@
 #include "wallet/v1/balances.pb-c.h"
 #include "wallet/v1/events.pb-c.h"
 #include "wallet/v1/health.pb-c.h"
+#include "wallet/v1/outbox.pb-c.h"
 #include "wallet/v1/wallet_core.pb-c.h"
 
 /* Kept sorted by full name (strcmp order) for the binary search; test_pbtypes checks the
@@ -32,6 +33,8 @@ static const ProtobufCMessageDescriptor *const pbtypes_table[] = {
     &wallet__v1__list_accounts_response__descriptor,
     &wallet__v1__list_clients_request__descriptor,
     &wallet__v1__list_clients_response__descriptor,
+    &wallet__v1__outbox_batch__descriptor,
+    &wallet__v1__outbox_record__descriptor,
     &wallet__v1__transaction__descriptor,
     &wallet__v1__transaction_created__descriptor,
 };

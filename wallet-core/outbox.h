@@ -36,9 +36,11 @@ int outbox_row_pack(outbox_row *row, const char *topic, const char *key,
 /* Frees the payload; NULL is a no-op. */
 void outbox_row_free(outbox_row *row);
 
-/* Inserts rows[0..n) in order with few multi-row INSERTs (chunk sizes from a fixed set,
- * so the per-connection statement cache stays small), inside the caller's transaction.
- * Outbox ids follow the order of rows. 0, or -1 with e filled. */
+/* Writes the events rows[0..n) in order, inside the caller's transaction. One event is
+ * one plain row; several are packed into as few batch rows as fit (event_type
+ * "wallet.v1.OutboxBatch", payload an OutboxBatch of the events in order, topic and key
+ * empty; see proto/wallet/v1/outbox.proto), which the relay unpacks into one Kafka record
+ * per event. 0, or -1 with e filled. */
 int outbox_insert_rows(db_conn *conn, const outbox_row *rows, size_t n, db_error *e);
 
 #endif

@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "sqlbatch.h"
 #include "timeutil.h"
+#include "wallet/v1/outbox.pb-c.h"
 
 #define DEFAULT_BATCH 1000
 #define DEFAULT_IDLE_WAIT_MS 200
@@ -25,15 +26,27 @@
 #define MARK_EVERY_MS 1000     /* while Kafka is slow, record what is delivered this often */
 #define METRICS_EVERY_MS 1000  /* the pending count is a COUNT(*): not on every pass */
 #define EVENT_SOURCE "wallet-core"
+/* Records in flight per pass at most: a pass takes whole rows, and batch rows hold many
+ * records (librdkafka's own queue holds 100,000). */
+#define MAX_INFLIGHT 20000
 
 typedef enum { SLOT_FREE, SLOT_SENT, SLOT_DELIVERED, SLOT_FAILED } slot_state;
 
+/* One Kafka record in flight. */
 typedef struct slot {
-  int64_t id;
+  int64_t row_id;    /* its outbox row (for logs) */
   _Atomic int state; /* set by the delivery callback: on the relay thread, or at stop on
                         the stopping thread once the relay thread has been joined */
-  int marked;
 } slot;
+
+/* One outbox row of the pass: a plain row is one record, a batch row many. It is marked
+ * published once all of its records are delivered. */
+typedef struct row_ref {
+  int64_t id;
+  size_t first, n; /* its slots */
+  int complete;    /* every record of the row went out (a refused produce cuts a row) */
+  int marked;
+} row_ref;
 
 struct outbox_relay {
   db_pool *pool;
@@ -43,9 +56,12 @@ struct outbox_relay {
   int batch;
   int idle_wait_ms;
 
-  slot *slots; /* batch entries; lives until the producer is destroyed */
+  slot *slots;       /* records of the pass; lives until the producer is destroyed, and
+                        grows only between passes, when no report is due */
+  size_t nslots, slots_cap;
+  row_ref *rows;     /* rows of the pass, batch entries */
+  size_t nrows;
   int64_t *mark_ids; /* scratch of relay_mark, batch entries */
-  size_t nslots;
 
   pthread_t thread;
   int thread_started;
@@ -64,8 +80,8 @@ static void on_delivery(void *msg_opaque, rd_kafka_resp_err_t err, int32_t parti
                         int64_t offset, void *app) {
   slot *s = msg_opaque;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    log_warn("outbox relay: delivery of outbox row %lld failed: %s", (long long)s->id,
-             rd_kafka_err2str(err));
+    log_warn("outbox relay: delivery of a record of outbox row %lld failed: %s",
+             (long long)s->row_id, rd_kafka_err2str(err));
   }
   atomic_store(&s->state, err == RD_KAFKA_RESP_ERR_NO_ERROR ? SLOT_DELIVERED : SLOT_FAILED);
 }
@@ -144,11 +160,17 @@ static void relay_metrics(outbox_relay *r) {
  * 0, or -1 on a DB error. */
 static int relay_mark(outbox_relay *r) {
   size_t k = 0;
-  for (size_t i = 0; i < r->nslots; i++) {
-    slot *s = &r->slots[i];
-    if (s->marked || atomic_load(&s->state) != SLOT_DELIVERED) continue;
-    r->mark_ids[k++] = s->id;
-    s->marked = 1;
+  int64_t events = 0;
+  for (size_t i = 0; i < r->nrows; i++) {
+    row_ref *row = &r->rows[i];
+    if (row->marked || !row->complete) continue;
+    size_t done = 0;
+    while (done < row->n && atomic_load(&r->slots[row->first + done].state) == SLOT_DELIVERED)
+      done++;
+    if (done < row->n) continue;
+    r->mark_ids[k++] = row->id;
+    row->marked = 1;
+    events += (int64_t)row->n;
   }
   if (k == 0) return 0;
   size_t slots = sqlbatch_in_slots(k);
@@ -166,8 +188,8 @@ static int relay_mark(outbox_relay *r) {
     log_warn("outbox relay: marking %zu rows published failed: %s", k, e.message);
     goto out;
   }
-  atomic_fetch_add(&r->published, k);
-  metrics_add(r->m_published, (int64_t)k);
+  atomic_fetch_add(&r->published, (uint64_t)events);
+  metrics_add(r->m_published, events);
   rc = 0;
 out:
   free(p);
@@ -222,39 +244,104 @@ static int relay_pass(outbox_relay *r) {
   }
   size_t n = db_rows_count(rows);
   r->nslots = 0;
-  for (size_t i = 0; i < n; i++) {
-    slot *s = &r->slots[r->nslots];
-    s->id = db_rows_i64(rows, i, 0);
-    s->marked = 0;
-    const char *event_id = db_rows_str(rows, i, 1, NULL);
-    const char *topic = db_rows_str(rows, i, 2, NULL);
-    size_t keylen = 0, len = 0;
-    const char *key = db_rows_str(rows, i, 3, &keylen);
-    const char *type = db_rows_str(rows, i, 4, NULL);
-    const char *payload = db_rows_str(rows, i, 5, &len);
-    int64_t occurred_us = 0;
-    dbtime_parse(db_rows_str(rows, i, 6, NULL), &occurred_us);
-    rd_kafka_headers_t *h = event_headers_new(event_id, type, EVENT_SOURCE, occurred_us / 1000);
-    char err[256];
-    atomic_store(&s->state, SLOT_SENT);
-    if (h == NULL || kafka_producer_send(r->producer, topic, RD_KAFKA_PARTITION_UA, key, keylen,
-                                         payload, len, h, s, err, sizeof err) != 0) {
-      if (h == NULL) snprintf(err, sizeof err, "out of memory building headers");
-      if (h != NULL) rd_kafka_headers_destroy(h); /* librdkafka's destroy takes no NULL */
-      atomic_store(&s->state, SLOT_FREE);
-      metrics_add(r->m_failed, 1);
-      /* Stop here: producing later rows first would reorder an account's events. */
-      log_warn("outbox relay: producing outbox row %lld failed: %s; retrying later",
-               (long long)s->id, err);
-      break;
+  r->nrows = 0;
+  /* Batch rows unpacked first: the slots array is sized before the first record goes
+   * out (librdkafka keeps pointers into it), and a pass stops at MAX_INFLIGHT records. */
+  Wallet__V1__OutboxBatch **batch = calloc(n ? n : 1, sizeof *batch);
+  size_t take = 0, records = 0;
+  for (; batch != NULL && take < n; take++) {
+    size_t len = 0;
+    const char *type = db_rows_str(rows, take, 4, NULL);
+    const char *payload = db_rows_str(rows, take, 5, &len);
+    size_t k = 1;
+    if (type != NULL && strcmp(type, wallet__v1__outbox_batch__descriptor.name) == 0) {
+      batch[take] = wallet__v1__outbox_batch__unpack(NULL, len, (const uint8_t *)payload);
+      if (batch[take] == NULL || batch[take]->n_records == 0) {
+        /* Never skipped (that would lose its events): the relay stops here, visibly
+         * (outbox_pending and outbox_oldest_age_seconds grow), until someone looks. */
+        log_error("outbox relay: outbox row %lld is not a valid %s; publishing stops there",
+                  (long long)db_rows_i64(rows, take, 0), type);
+        break;
+      }
+      k = batch[take]->n_records;
     }
-    r->nslots++;
+    if (records > 0 && records + k > MAX_INFLIGHT) break;
+    records += k;
   }
+  if (records > r->slots_cap) {
+    slot *grown = realloc(r->slots, records * sizeof *grown);
+    if (grown == NULL) {
+      take = 0;
+    } else {
+      r->slots = grown;
+      r->slots_cap = records;
+    }
+  }
+  if (batch == NULL || (take == 0 && n > 0)) log_warn("outbox relay: out of memory or a bad row; retrying");
+  int stopped = 0;
+  for (size_t i = 0; i < take && !stopped; i++) {
+    row_ref *row = &r->rows[r->nrows];
+    row->id = db_rows_i64(rows, i, 0);
+    row->first = r->nslots;
+    row->n = 0;
+    row->marked = 0;
+    row->complete = 0;
+    size_t nrec = batch[i] != NULL ? batch[i]->n_records : 1;
+    for (size_t j = 0; j < nrec; j++) {
+      const char *event_id, *topic, *key, *type, *payload;
+      size_t keylen, len;
+      int64_t occurred_us = 0;
+      if (batch[i] != NULL) {
+        const Wallet__V1__OutboxRecord *rec = batch[i]->records[j];
+        event_id = rec->event_id;
+        topic = rec->topic;
+        key = rec->key;
+        keylen = strlen(rec->key);
+        type = rec->event_type;
+        payload = (const char *)rec->payload.data;
+        len = rec->payload.len;
+        occurred_us = rec->occurred_us;
+      } else {
+        event_id = db_rows_str(rows, i, 1, NULL);
+        topic = db_rows_str(rows, i, 2, NULL);
+        key = db_rows_str(rows, i, 3, &keylen);
+        type = db_rows_str(rows, i, 4, NULL);
+        payload = db_rows_str(rows, i, 5, &len);
+        dbtime_parse(db_rows_str(rows, i, 6, NULL), &occurred_us);
+      }
+      slot *s = &r->slots[r->nslots];
+      s->row_id = row->id;
+      rd_kafka_headers_t *h = event_headers_new(event_id, type, EVENT_SOURCE, occurred_us / 1000);
+      char err[256];
+      atomic_store(&s->state, SLOT_SENT);
+      if (h == NULL || kafka_producer_send(r->producer, topic, RD_KAFKA_PARTITION_UA, key, keylen,
+                                           payload, len, h, s, err, sizeof err) != 0) {
+        if (h == NULL) snprintf(err, sizeof err, "out of memory building headers");
+        if (h != NULL) rd_kafka_headers_destroy(h); /* librdkafka's destroy takes no NULL */
+        atomic_store(&s->state, SLOT_FREE);
+        metrics_add(r->m_failed, 1);
+        /* Stop here: producing later records first would reorder an account's events.
+         * This row stays unmarked (its records sent so far go again: duplicates, which
+         * versions make harmless, never a loss). */
+        log_warn("outbox relay: producing a record of outbox row %lld failed: %s; retrying later",
+                 (long long)row->id, err);
+        stopped = 1;
+        break;
+      }
+      r->nslots++;
+      row->n++;
+    }
+    row->complete = row->n == nrec;
+    if (row->n > 0) r->nrows++;
+  }
+  for (size_t i = 0; batch != NULL && i < n; i++)
+    if (batch[i] != NULL) wallet__v1__outbox_batch__free_unpacked(batch[i], NULL);
+  free(batch);
   db_rows_free(rows);
   if (relay_await(r) != 0) return -1;
-  /* After a refused produce, report a short pass so the loop backs off instead of
-   * spinning on the same row. */
-  return r->nslots < n ? 0 : (int)n;
+  /* After a refused produce or a short take, report a short pass so the loop backs off
+   * instead of spinning on the same row. */
+  return stopped || take < n ? 0 : (int)n;
 }
 
 static void *relay_main(void *arg) {
@@ -316,9 +403,9 @@ outbox_relay *outbox_relay_start(const outbox_relay_config *cfg, char *err, size
     snprintf(r->lock_name, sizeof r->lock_name, "wallet_outbox_relay:%s",
              cfg->db.database ? cfg->db.database : "");
   }
-  r->slots = calloc((size_t)r->batch, sizeof *r->slots);
+  r->rows = calloc((size_t)r->batch, sizeof *r->rows);
   r->mark_ids = calloc((size_t)r->batch, sizeof *r->mark_ids);
-  if (r->slots == NULL || r->mark_ids == NULL) {
+  if (r->rows == NULL || r->mark_ids == NULL) {
     snprintf(err, errlen, "outbox relay: out of memory");
     goto fail;
   }
@@ -366,10 +453,11 @@ void outbox_relay_stop(outbox_relay *r) {
    * r->slots; recording those deliveries afterwards, while we still hold the lock, keeps
    * a clean restart from publishing them twice. */
   kafka_producer_destroy(r->producer);
-  if (r->conn != NULL && atomic_load(&r->leader) && r->nslots > 0) relay_mark(r);
+  if (r->conn != NULL && atomic_load(&r->leader) && r->nrows > 0) relay_mark(r);
   if (r->conn != NULL) db_pool_release(r->pool, r->conn);
   db_pool_free(r->pool);
   free(r->slots);
+  free(r->rows);
   free(r->mark_ids);
   pthread_cond_destroy(&r->cv);
   pthread_mutex_destroy(&r->mu);

@@ -136,7 +136,7 @@ static void test_pending_rows_published_at_start(void **state) {
   make_topics(f);
   /* Written while no relay runs: what a crash between commit and publish leaves. */
   transfer_n(f, 20, NULL);
-  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL"), 40);
+  assert_int_equal(wallet_fixture_outbox_events(f->conn, "published_at IS NULL"), 40);
   outbox_relay *r = relay_new(f, test_kafka_brokers());
   wait_pending_zero(f);
   wait_published(r, 40);
@@ -190,7 +190,7 @@ static void test_kafka_unreachable_keeps_rows_pending(void **state) {
   assert_true(took < 10000);
   time_sleep_ms(1500);
   assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM transactions"), 30);
-  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL"), 60);
+  assert_int_equal(wallet_fixture_outbox_events(f->conn, "published_at IS NULL"), 60);
   assert_int_equal(outbox_relay_published(r), 0);
   char detail[256] = "";
   assert_int_equal(outbox_relay_kafka_check(r, 500, detail, sizeof detail), -1);
@@ -202,7 +202,7 @@ static void test_kafka_unreachable_keeps_rows_pending(void **state) {
   took = time_mono_ms() - t0;
   print_message("stop with Kafka unreachable took %lld ms\n", (long long)took);
   assert_true(took < 15000);
-  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL"), 60);
+  assert_int_equal(wallet_fixture_outbox_events(f->conn, "published_at IS NULL"), 60);
 
   /* Kafka "comes back" (a relay that can reach it): nothing was lost. */
   make_topics(f);
@@ -212,11 +212,67 @@ static void test_kafka_unreachable_keeps_rows_pending(void **state) {
   assert_int_equal(consume_count(f, 60), 60);
 }
 
+/* A group's events travel as batch rows: fewer rows than events, every event published
+ * once, and each row marked only with all of its records. */
+static void test_batch_rows_publish_every_record(void **state) {
+  fixture *f = *state;
+  make_topics(f);
+  enum { K = 250 };
+  transfer_request rq[K];
+  transfer_result res[K];
+  for (int i = 0; i < K; i++) rq[i] = (transfer_request){i % 2 ? A1 : A3, A2, 1 + i % 7, NULL};
+  wallet_err fatal;
+  assert_int_equal(transfers_apply(f->conn, &f->topics, rq, res, K, &fatal), K);
+  int64_t rows = query_i64(f->conn, "SELECT COUNT(*) FROM outbox");
+  assert_int_equal(wallet_fixture_outbox_events(f->conn, NULL), 2 * K);
+  assert_true(rows >= 2);     /* 500 events are more than one 64 KiB BLOB holds */
+  assert_true(rows <= 10);    /* and far fewer rows than events */
+  outbox_relay *r = relay_new(f, test_kafka_brokers());
+  wait_pending_zero(f);
+  wait_published(r, 2 * K);
+  outbox_relay_stop(r);
+  assert_int_equal(consume_count(f, 2 * K), 2 * K);
+}
+
+/* A batch row that does not decode is never skipped (its events would be lost): the relay
+ * stops at it, rows after it wait (order), and publishing resumes once it is dealt with. */
+static void test_bad_batch_row_stops_publishing(void **state) {
+  fixture *f = *state;
+  make_topics(f);
+  db_error e;
+  if (db_exec(f->conn,
+              "INSERT INTO outbox (event_id, topic, msg_key, event_type, payload, occurred_at) "
+              "VALUES ('01a00000-0000-7000-8000-0000000000bb', '', '', 'wallet.v1.OutboxBatch', "
+              "'garbage', UTC_TIMESTAMP(6))",
+              NULL, 0, NULL, &e) != 0) {
+    fail_msg("insert: %s", e.message);
+  }
+  transfer_n(f, 3, NULL);
+  outbox_relay *r = relay_new(f, test_kafka_brokers());
+  int64_t deadline = time_mono_ms() + 5000;
+  while (!outbox_relay_is_leader(r) && time_mono_ms() < deadline) time_sleep_ms(20);
+  assert_true(outbox_relay_is_leader(r));
+  time_sleep_ms(1500);
+  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL"), 4);
+  assert_int_equal(outbox_relay_published(r), 0);
+  if (db_exec(f->conn, "DELETE FROM outbox WHERE event_type = 'wallet.v1.OutboxBatch' AND "
+                       "payload = 'garbage'", NULL, 0, NULL, &e) != 0) {
+    fail_msg("delete: %s", e.message);
+  }
+  outbox_relay_notify(r);
+  wait_pending_zero(f);
+  wait_published(r, 6);
+  outbox_relay_stop(r);
+  assert_int_equal(consume_count(f, 6), 6);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_pending_rows_published_at_start, setup, teardown),
       cmocka_unit_test_setup_teardown(test_one_leader_of_two_and_takeover, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kafka_unreachable_keeps_rows_pending, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_batch_rows_publish_every_record, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_batch_row_stops_publishing, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,7 +101,7 @@ static void test_seed_is_there(void **state) {
   fixture *f = *state;
   assert_int_equal(query_i64(f->conn, "SELECT SUM(balance) FROM accounts"), SEED_TOTAL);
   assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM clients"), 2);
-  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM outbox"), 0);
+  assert_int_equal(wallet_fixture_outbox_events(f->conn, NULL), 0);
   assert_account(f->conn, A3, 200000, 1);
 }
 
@@ -131,35 +131,32 @@ static void test_transfer_happy_path(void **state) {
                    WALLET_NOT_FOUND);
   assert_int_equal(transfers_get(f->conn, "nope", &t, &e), WALLET_INVALID);
 
-  /* Exactly two outbox rows, decodable, with the transfer's facts. */
-  db_rows *r = NULL;
-  db_error dbe;
-  assert_int_equal(db_query(f->conn,
-                            "SELECT topic, msg_key, event_type, payload, event_id FROM outbox "
-                            "ORDER BY id",
-                            NULL, 0, &r, &dbe),
-                   0);
-  assert_int_equal(db_rows_count(r), 2);
-  assert_string_equal(db_rows_str(r, 0, 0, NULL), "transactions");
-  assert_string_equal(db_rows_str(r, 0, 1, NULL), A1);
-  assert_string_equal(db_rows_str(r, 0, 2, NULL), "wallet.v1.TransactionCreated");
-  size_t len;
-  const char *payload = db_rows_str(r, 0, 3, &len);
+  /* Exactly two outbox events, decodable, with the transfer's facts, written as ONE
+   * batch row (the relay produces its records in order). */
+  assert_int_equal(wallet_fixture_i64(f->conn, "SELECT COUNT(*) FROM outbox"), 1);
+  assert_int_equal(wallet_fixture_i64(f->conn, "SELECT COUNT(*) FROM outbox WHERE event_type = "
+                                               "'wallet.v1.OutboxBatch' AND topic = ''"),
+                   1);
+  outbox_event *ev = NULL;
+  assert_int_equal(wallet_fixture_outbox_list(f->conn, NULL, &ev), 2);
+  assert_string_equal(ev[0].topic, "transactions");
+  assert_string_equal(ev[0].key, A1);
+  assert_string_equal(ev[0].type, "wallet.v1.TransactionCreated");
   Wallet__V1__TransactionCreated *tc =
-      wallet__v1__transaction_created__unpack(NULL, len, (const uint8_t *)payload);
+      wallet__v1__transaction_created__unpack(NULL, ev[0].len, ev[0].payload);
   assert_non_null(tc);
-  assert_string_equal(tc->event_id, db_rows_str(r, 0, 4, NULL));
+  assert_string_equal(tc->event_id, ev[0].event_id);
   assert_string_equal(tc->transaction_id, res.tx.id);
   assert_int_equal(tc->amount, 1234);
   assert_non_null(tc->occurred_at);
   wallet__v1__transaction_created__free_unpacked(tc, NULL);
 
-  assert_string_equal(db_rows_str(r, 1, 0, NULL), "balances");
-  assert_string_equal(db_rows_str(r, 1, 2, NULL), "wallet.v1.BalanceUpdated");
-  payload = db_rows_str(r, 1, 3, &len);
+  assert_string_equal(ev[1].topic, "balances");
+  assert_string_equal(ev[1].type, "wallet.v1.BalanceUpdated");
   Wallet__V1__BalanceUpdated *bu =
-      wallet__v1__balance_updated__unpack(NULL, len, (const uint8_t *)payload);
+      wallet__v1__balance_updated__unpack(NULL, ev[1].len, ev[1].payload);
   assert_non_null(bu);
+  assert_string_equal(bu->event_id, ev[1].event_id);
   assert_string_equal(bu->transaction_id, res.tx.id);
   assert_string_equal(bu->account_id_from, A1);
   assert_string_equal(bu->account_id_to, A4);
@@ -168,7 +165,7 @@ static void test_transfer_happy_path(void **state) {
   assert_int_equal(bu->version_account_id_from, 2);
   assert_int_equal(bu->version_account_id_to, 2);
   wallet__v1__balance_updated__free_unpacked(bu, NULL);
-  db_rows_free(r);
+  wallet_fixture_outbox_free(ev, 2);
 }
 
 static void test_rejections_change_nothing(void **state) {
@@ -248,7 +245,7 @@ static void test_list_middle_fails_neighbours_commit(void **state) {
   assert_account(f->conn, A3, 200000 + 50 - 70, 3);
   assert_account(f->conn, A4, 0, 3);
   assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM transactions"), 4);
-  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM outbox"), 8);
+  assert_int_equal(wallet_fixture_outbox_events(f->conn, NULL), 8);
   assert_int_equal(query_i64(f->conn, "SELECT SUM(balance) FROM accounts"), SEED_TOTAL);
 }
 
@@ -340,7 +337,7 @@ static void test_concurrent_opposite_transfers(void **state) {
   const char *ids[NACC] = {A1, A2, A3, A4, a5.id};
   int64_t start_version[NACC];
   int64_t total_before = query_i64(f->conn, "SELECT SUM(balance) FROM accounts");
-  int64_t outbox_before = query_i64(f->conn, "SELECT COUNT(*) FROM outbox");
+  int64_t outbox_before = wallet_fixture_outbox_events(f->conn, NULL);
   for (int i = 0; i < NACC; i++) {
     int64_t b;
     account_state(f->conn, ids[i], &b, &start_version[i]);
@@ -380,7 +377,7 @@ static void test_concurrent_opposite_transfers(void **state) {
     }
   }
   assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM transactions"), applied);
-  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM outbox") - outbox_before,
+  assert_int_equal(wallet_fixture_outbox_events(f->conn, NULL) - outbox_before,
                    2 * applied);
   /* Each account's transaction rows, in version order, form an unbroken chain. */
   assert_int_equal(
@@ -407,15 +404,15 @@ static void test_clients_and_accounts(void **state) {
                    WALLET_NOT_FOUND);
 
   account_row a;
-  int64_t outbox = query_i64(f->conn, "SELECT COUNT(*) FROM outbox");
+  int64_t outbox = wallet_fixture_outbox_events(f->conn, NULL);
   assert_int_equal(accounts_create(f->conn, &events_default_topics, got.id, &a, &e), WALLET_OK);
   assert_int_equal(a.balance, 0);
   assert_int_equal(a.version, 1);
-  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM outbox"), outbox + 1);
+  assert_int_equal(wallet_fixture_outbox_events(f->conn, NULL), outbox + 1);
   assert_int_equal(accounts_create(f->conn, &events_default_topics,
                                    "c1000000-0000-4000-8000-000000000042", &a, &e),
                    WALLET_NOT_FOUND);
-  assert_int_equal(query_i64(f->conn, "SELECT COUNT(*) FROM outbox"), outbox + 1);
+  assert_int_equal(wallet_fixture_outbox_events(f->conn, NULL), outbox + 1);
 
   /* Keyset pages cover every account once. */
   size_t seen = 0;
