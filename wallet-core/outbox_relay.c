@@ -62,6 +62,7 @@ struct outbox_relay {
   row_ref *rows;     /* rows of the pass, batch entries */
   size_t nrows;
   int64_t *mark_ids; /* scratch of relay_mark, batch entries */
+  int64_t bad_row_id; /* the undecodable row last logged */
 
   pthread_t thread;
   int thread_started;
@@ -259,8 +260,12 @@ static int relay_pass(outbox_relay *r) {
       if (batch[take] == NULL || batch[take]->n_records == 0) {
         /* Never skipped (that would lose its events): the relay stops here, visibly
          * (outbox_pending and outbox_oldest_age_seconds grow), until someone looks. */
-        log_error("outbox relay: outbox row %lld is not a valid %s; publishing stops there",
-                  (long long)db_rows_i64(rows, take, 0), type);
+        int64_t bad = db_rows_i64(rows, take, 0);
+        if (bad != r->bad_row_id) { /* once per row, not once per retry */
+          log_error("outbox relay: outbox row %lld is not a valid %s; publishing stops there",
+                    (long long)bad, type);
+          r->bad_row_id = bad;
+        }
         break;
       }
       k = batch[take]->n_records;
@@ -277,7 +282,9 @@ static int relay_pass(outbox_relay *r) {
       r->slots_cap = records;
     }
   }
-  if (batch == NULL || (take == 0 && n > 0)) log_warn("outbox relay: out of memory or a bad row; retrying");
+  if (batch == NULL || take == 0) {
+    if (n > 0 && (batch == NULL || records > 0)) log_warn("outbox relay: out of memory; retrying");
+  }
   int stopped = 0;
   for (size_t i = 0; i < take && !stopped; i++) {
     row_ref *row = &r->rows[r->nrows];
