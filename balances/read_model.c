@@ -100,21 +100,6 @@ static int rm_row(const db_rows *rows, size_t i, rm_update *out, db_error *e) {
   return 0;
 }
 
-int rm_get(db_conn *conn, const char *account_id, rm_update *out, db_error *e) {
-  db_rows *rows = NULL;
-  db_param p[] = {DB_P_STR(account_id)};
-  if (db_query(conn,
-               "SELECT account_id, balance, version, updated_at FROM balances"
-               " WHERE account_id = ?",
-               p, 1, &rows, e) != 0) {
-    return -1;
-  }
-  int rc = 0;
-  if (db_rows_count(rows) > 0) rc = rm_row(rows, 0, out, e) == 0 ? 1 : -1;
-  db_rows_free(rows);
-  return rc;
-}
-
 int rm_get_many(db_conn *conn, const char *const *ids, size_t n, rm_update *out,
                 size_t *found, db_error *e) {
   *found = 0;

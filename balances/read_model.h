@@ -34,9 +34,6 @@ int rm_apply(db_conn *conn, const rm_update *u, size_t n, db_error *e);
  * is away: the caller retries the same updates later). */
 int rm_apply_tx(db_pool *pool, rm_update *u, size_t n, db_error *e);
 
-/* Reads one account. 1 found (*out filled), 0 not found, -1 with e filled. */
-int rm_get(db_conn *conn, const char *account_id, rm_update *out, db_error *e);
-
 /* Reads the accounts ids[0..n) (duplicates allowed) with one SELECT ... IN: the rows
  * found go to out[0..*found) in no particular order (out has room for n). Statement
  * sizes come from sqlbatch_in_slots. 0, or -1 with e filled. */

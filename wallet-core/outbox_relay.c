@@ -221,6 +221,53 @@ static int relay_await(outbox_relay *r) {
   return relay_mark(r);
 }
 
+/* One Kafka record as the relay produces it: from a plain row, or from a batch record. */
+typedef struct record_view {
+  const char *event_id, *topic, *key, *type, *payload;
+  size_t keylen, len;
+  int64_t occurred_us;
+} record_view;
+
+/* Record j of pending row i: batch's j-th record, or the plain row itself (batch NULL). */
+static void record_at(const db_rows *rows, size_t i, const Wallet__V1__OutboxBatch *batch,
+                      size_t j, record_view *v) {
+  if (batch != NULL) {
+    const Wallet__V1__OutboxRecord *rec = batch->records[j];
+    *v = (record_view){rec->event_id, rec->topic, rec->key, rec->event_type,
+                       (const char *)rec->payload.data, strlen(rec->key), rec->payload.len,
+                       rec->occurred_us};
+    return;
+  }
+  v->event_id = db_rows_str(rows, i, 1, NULL);
+  v->topic = db_rows_str(rows, i, 2, NULL);
+  v->key = db_rows_str(rows, i, 3, &v->keylen);
+  v->type = db_rows_str(rows, i, 4, NULL);
+  v->payload = db_rows_str(rows, i, 5, &v->len);
+  v->occurred_us = 0;
+  dbtime_parse(db_rows_str(rows, i, 6, NULL), &v->occurred_us);
+}
+
+/* Produces v into slot s (its delivery report lands there). 0, or -1 when librdkafka
+ * refused it (logged, counted; the slot is left free). */
+static int send_record(outbox_relay *r, slot *s, int64_t row_id, const record_view *v) {
+  s->row_id = row_id;
+  rd_kafka_headers_t *h = event_headers_new(v->event_id, v->type, EVENT_SOURCE,
+                                            v->occurred_us / 1000);
+  char err[256];
+  atomic_store(&s->state, SLOT_SENT);
+  if (h != NULL && kafka_producer_send(r->producer, v->topic, RD_KAFKA_PARTITION_UA, v->key,
+                                       v->keylen, v->payload, v->len, h, s, err,
+                                       sizeof err) == 0)
+    return 0;
+  if (h == NULL) snprintf(err, sizeof err, "out of memory building headers");
+  if (h != NULL) rd_kafka_headers_destroy(h); /* librdkafka's destroy takes no NULL */
+  atomic_store(&s->state, SLOT_FREE);
+  metrics_add(r->m_failed, 1);
+  log_warn("outbox relay: producing a record of outbox row %lld failed: %s; retrying later",
+           (long long)row_id, err);
+  return -1;
+}
+
 /* One pass: the oldest pending rows, produced in id order, awaited, marked. Returns the
  * number of rows fetched, or -1 on a DB error. */
 static int relay_pass(outbox_relay *r) {
@@ -273,18 +320,18 @@ static int relay_pass(outbox_relay *r) {
     if (records > 0 && records + k > MAX_INFLIGHT) break;
     records += k;
   }
+  int oom = batch == NULL;
   if (records > r->slots_cap) {
     slot *grown = realloc(r->slots, records * sizeof *grown);
     if (grown == NULL) {
+      oom = 1;
       take = 0;
     } else {
       r->slots = grown;
       r->slots_cap = records;
     }
   }
-  if (batch == NULL || take == 0) {
-    if (n > 0 && (batch == NULL || records > 0)) log_warn("outbox relay: out of memory; retrying");
-  }
+  if (oom) log_warn("outbox relay: out of memory for a pass of %zu rows; retrying", n);
   int stopped = 0;
   for (size_t i = 0; i < take && !stopped; i++) {
     row_ref *row = &r->rows[r->nrows];
@@ -295,43 +342,12 @@ static int relay_pass(outbox_relay *r) {
     row->complete = 0;
     size_t nrec = batch[i] != NULL ? batch[i]->n_records : 1;
     for (size_t j = 0; j < nrec; j++) {
-      const char *event_id, *topic, *key, *type, *payload;
-      size_t keylen, len;
-      int64_t occurred_us = 0;
-      if (batch[i] != NULL) {
-        const Wallet__V1__OutboxRecord *rec = batch[i]->records[j];
-        event_id = rec->event_id;
-        topic = rec->topic;
-        key = rec->key;
-        keylen = strlen(rec->key);
-        type = rec->event_type;
-        payload = (const char *)rec->payload.data;
-        len = rec->payload.len;
-        occurred_us = rec->occurred_us;
-      } else {
-        event_id = db_rows_str(rows, i, 1, NULL);
-        topic = db_rows_str(rows, i, 2, NULL);
-        key = db_rows_str(rows, i, 3, &keylen);
-        type = db_rows_str(rows, i, 4, NULL);
-        payload = db_rows_str(rows, i, 5, &len);
-        dbtime_parse(db_rows_str(rows, i, 6, NULL), &occurred_us);
-      }
-      slot *s = &r->slots[r->nslots];
-      s->row_id = row->id;
-      rd_kafka_headers_t *h = event_headers_new(event_id, type, EVENT_SOURCE, occurred_us / 1000);
-      char err[256];
-      atomic_store(&s->state, SLOT_SENT);
-      if (h == NULL || kafka_producer_send(r->producer, topic, RD_KAFKA_PARTITION_UA, key, keylen,
-                                           payload, len, h, s, err, sizeof err) != 0) {
-        if (h == NULL) snprintf(err, sizeof err, "out of memory building headers");
-        if (h != NULL) rd_kafka_headers_destroy(h); /* librdkafka's destroy takes no NULL */
-        atomic_store(&s->state, SLOT_FREE);
-        metrics_add(r->m_failed, 1);
+      record_view v;
+      record_at(rows, i, batch[i], j, &v);
+      if (send_record(r, &r->slots[r->nslots], row->id, &v) != 0) {
         /* Stop here: producing later records first would reorder an account's events.
          * This row stays unmarked (its records sent so far go again: duplicates, which
          * versions make harmless, never a loss). */
-        log_warn("outbox relay: producing a record of outbox row %lld failed: %s; retrying later",
-                 (long long)row->id, err);
         stopped = 1;
         break;
       }

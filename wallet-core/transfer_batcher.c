@@ -324,40 +324,49 @@ fail:
   return NULL;
 }
 
-void transfer_batcher_submit(transfer_batcher *b, const transfer_request *req,
-                             transfer_result *out) {
+/* A queue node holding copies of req (they outlive a caller that gives up), or NULL with
+ * *out answered: out of memory, or invalid input, which never reaches the queue. */
+static node *node_from_request(const transfer_request *req, transfer_result *out) {
   memset(out, 0, sizeof *out);
   node *n = node_new();
   if (n == NULL) {
     answer(out, WALLET_INTERNAL, "out of memory queueing a transfer");
-    return;
+    return NULL;
   }
-  /* Copies outlive the caller if it gives up; invalid input never reaches the queue. */
   if (validate_uuid("account_id_from", req->account_id_from, n->from, &out->err) != WALLET_OK ||
       validate_uuid("account_id_to", req->account_id_to, n->to, &out->err) != WALLET_OK ||
       (req->idempotency_key != NULL &&
        validate_idempotency_key(req->idempotency_key, &out->err) != WALLET_OK)) {
     node_free(n);
-    return;
+    return NULL;
   }
   if (req->idempotency_key != NULL) {
     snprintf(n->key, sizeof n->key, "%s", req->idempotency_key);
     n->has_key = 1;
   }
   n->amount = req->amount;
+  return n;
+}
+
+/* Why a new transfer cannot be queued now, or NULL (b->mu held). */
+static const char *refusal_locked(const transfer_batcher *b) {
+  if (b->stopping || b->nthreads == 0) return "shutting down: transfer not applied";
+  if (b->queued >= (size_t)b->cfg.queue_max)
+    return "too many transfers queued: transfer not applied; retry";
+  return NULL;
+}
+
+void transfer_batcher_submit(transfer_batcher *b, const transfer_request *req,
+                             transfer_result *out) {
+  node *n = node_from_request(req, out);
+  if (n == NULL) return;
 
   pthread_mutex_lock(&b->mu);
-  if (b->stopping || b->nthreads == 0) {
+  const char *refused = refusal_locked(b);
+  if (refused != NULL) {
     pthread_mutex_unlock(&b->mu);
     node_free(n);
-    answer(out, WALLET_UNAVAILABLE, "shutting down: transfer not applied");
-    transfer_batcher_count(out, 1);
-    return;
-  }
-  if (b->queued >= (size_t)b->cfg.queue_max) {
-    pthread_mutex_unlock(&b->mu);
-    node_free(n);
-    answer(out, WALLET_UNAVAILABLE, "too many transfers queued: transfer not applied; retry");
+    answer(out, WALLET_UNAVAILABLE, refused);
     transfer_batcher_count(out, 1);
     return;
   }
@@ -395,35 +404,17 @@ void transfer_batcher_submit(transfer_batcher *b, const transfer_request *req,
 void transfer_batcher_submit_async(transfer_batcher *b, const transfer_request *req,
                                    transfer_done_fn done, void *arg) {
   transfer_result r;
-  memset(&r, 0, sizeof r);
-  node *n = node_new();
+  node *n = node_from_request(req, &r);
   if (n == NULL) {
-    answer(&r, WALLET_INTERNAL, "out of memory queueing a transfer");
     done(arg, &r);
     return;
   }
-  if (validate_uuid("account_id_from", req->account_id_from, n->from, &r.err) != WALLET_OK ||
-      validate_uuid("account_id_to", req->account_id_to, n->to, &r.err) != WALLET_OK ||
-      (req->idempotency_key != NULL &&
-       validate_idempotency_key(req->idempotency_key, &r.err) != WALLET_OK)) {
-    node_free(n);
-    done(arg, &r);
-    return;
-  }
-  if (req->idempotency_key != NULL) {
-    snprintf(n->key, sizeof n->key, "%s", req->idempotency_key);
-    n->has_key = 1;
-  }
-  n->amount = req->amount;
   n->done = done;
   n->done_arg = arg;
   n->deadline_ms = time_mono_ms() + b->cfg.wait_ms;
 
   pthread_mutex_lock(&b->mu);
-  const char *refused = b->stopping || b->nthreads == 0 ? "shutting down: transfer not applied"
-                        : b->queued >= (size_t)b->cfg.queue_max
-                            ? "too many transfers queued: transfer not applied; retry"
-                            : NULL;
+  const char *refused = refusal_locked(b);
   if (refused != NULL) {
     pthread_mutex_unlock(&b->mu);
     answer_async_refused(n, refused);

@@ -183,10 +183,11 @@ static int get_row(env *e, const char *id, rm_update *row) {
   db_error de = {0};
   db_conn *c = db_pool_acquire(e->pool, 5000, &de);
   assert_non_null(c);
-  int rc = rm_get(c, id, row, &de);
+  size_t found = 0;
+  int rc = rm_get_many(c, &id, 1, row, &found, &de);
   db_pool_release(e->pool, c);
-  if (rc < 0) fail_msg("rm_get: %s", de.message);
-  return rc;
+  if (rc < 0) fail_msg("rm_get_many: %s", de.message);
+  return (int)found;
 }
 
 static void expect_row(env *e, const char *id, int64_t balance, int64_t version) {
