@@ -14,7 +14,9 @@ deps_install() { # deps_install LIST...
   ((${#missing[@]} == 0)) && return 0
   log "installing Debian packages: ${missing[*]}"
   local sudo=; [[ $(id -u) -eq 0 ]] || sudo=sudo
-  $sudo apt-get update -qq
+  # Another apt run (a second checkout testing beside this one) holds the dpkg lock for a
+  # while: wait for it instead of failing.
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
   # Installing mariadb-server must not start a system-wide server (it would hold port
   # 3306): we run our own. A policy-rc.d that says 101 forbids service starts during the
   # install, as Debian's container images do; ours is removed again afterwards.
@@ -22,7 +24,7 @@ deps_install() { # deps_install LIST...
   if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod 755 "$policy" && ours=1
   fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null || rc=$?
   ((ours)) && $sudo rm -f "$policy"
   return $rc
