@@ -2,6 +2,7 @@
 # trusts the committed gen/), and registers a check that gen/ is not stale. Also writes
 # each service's route table from the google.api.http options of its proto (routes_gen).
 include(${CMAKE_CURRENT_LIST_DIR}/googleapis.cmake)
+include(${CMAKE_CURRENT_LIST_DIR}/swagger_ui.cmake)
 file(GLOB_RECURSE PROTO_FILES RELATIVE ${CMAKE_SOURCE_DIR}/proto
      CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/proto/*.proto)
 set(GEN_DIR ${CMAKE_BINARY_DIR}/gen)
@@ -51,10 +52,14 @@ function(wallet_routes name service stem prefix)
             --descriptor-set ${PROTO_DESCRIPTOR_SET} --service ${service} --config ${config}
             --table ${name} --handler-prefix ${prefix} --handler-sources ${ARGN}
             --out-c ${out_c} --out-h ${out_h}
+            --openapi ${CMAKE_SOURCE_DIR}/api/openapi/${stem}.swagger.json
     DEPENDS ${PROTO_DESCRIPTOR_SET} ${config} ${CMAKE_SOURCE_DIR}/tools/codegen/routes_gen.py
             ${ARGN}
     COMMENT "routes_gen: ${service} -> ${name}_routes.c"
     VERBATIM)
+  # The table embeds the OpenAPI JSON with .incbin: rebuild it when that file changes.
+  set_source_files_properties(${out_c} PROPERTIES OBJECT_DEPENDS
+                              ${CMAKE_SOURCE_DIR}/api/openapi/${stem}.swagger.json)
   set(${name}_ROUTES_SOURCE ${out_c} PARENT_SCOPE)
 endfunction()
 

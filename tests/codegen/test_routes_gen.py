@@ -24,7 +24,8 @@ def run(tmp, config=CONFIG, sources=HANDLERS, service="wallet.v1.WalletCore"):
         [sys.executable, GEN, "--descriptor-set", DESCRIPTORS, "--service", service,
          "--config", config, "--table", "wallet", "--handler-prefix", "handlers_",
          "--handler-sources", *sources, "--out-c", os.path.join(tmp, "r.c"),
-         "--out-h", os.path.join(tmp, "r.h")], capture_output=True, text=True)
+         "--out-h", os.path.join(tmp, "r.h"),
+         "--openapi", os.path.join(ROOT, "api", "openapi", "wallet_core.swagger.json")], capture_output=True, text=True)
 
 
 def expect(name, r, pattern):
@@ -43,7 +44,8 @@ with tempfile.TemporaryDirectory() as tmp:
         # What the C gateway serves is what the protos and the configuration say.
         for want in ('.method = "POST", .pattern = "/transactions"', 'handlers_create_transaction, .success_status = 201, .blocking = 0',
                      '.pattern = "/clients/{id}"', 'handlers_get_client, .success_status = 200, .blocking = 1',
-                     '.pattern = "/metrics", .raw = metrics_http_handler'):
+                     '.pattern = "/metrics", .raw = metrics_http_handler',
+                     '.pattern = "/openapi.json", .raw = openapi_json', '.pattern = "/docs", .raw = docs_http_page'):
             if want not in table:
                 failures.append(f"generated table lacks {want!r}")
         print("ok real inputs")
