@@ -22,6 +22,8 @@ rpc_code handlers_get_account(http_call *call, const ProtobufCMessage *req,
                               ProtobufCMessage *resp, rpc_status *st);
 rpc_code handlers_list_accounts(http_call *call, const ProtobufCMessage *req,
                                 ProtobufCMessage *resp, rpc_status *st);
+rpc_code handlers_list_account_transactions(http_call *call, const ProtobufCMessage *req,
+                                            ProtobufCMessage *resp, rpc_status *st);
 rpc_code handlers_create_transaction(http_call *call, const ProtobufCMessage *req,
                                      ProtobufCMessage *resp, rpc_status *st);
 rpc_code handlers_get_transaction(http_call *call, const ProtobufCMessage *req,
