@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "history_handlers.h"
 #include "read_model.h"
 #include "timeutil.h"
 #include "uuid.h"
@@ -24,6 +25,22 @@ rpc_code balances_get_balance(http_call *call, const ProtobufCMessage *request,
   if (req->min_version < 0) {
     return rpc_status_set(st, RPC_INVALID_ARGUMENT, "min_version: must be >= 0, got %" PRId64,
                           req->min_version);
+  }
+  if (req->as_of[0] != '\0') {
+    int64_t at_us = 0;
+    if (req->min_version != 0) {
+      return rpc_status_set(st, RPC_INVALID_ARGUMENT,
+                            "as_of and min_version cannot be combined");
+    }
+    if (as_of_parse(req->as_of, &at_us) != 0) {
+      return rpc_status_set(st, RPC_INVALID_ARGUMENT,
+                            "as_of: not an RFC 3339 time (e.g. 2026-01-02T10:00:00Z; write"
+                            " a + offset as %%2B): \"%.64s\"",
+                            req->as_of);
+    }
+    /* From the history, on the as_of worker (the event loop must not wait for SQL). */
+    as_of_submit(app->as_of, app->pool, call, (Wallet__V1__Balance *)response, id, at_us);
+    return RPC_OK;
   }
   int64_t bound = app->min_version_wait_ms > 0 ? app->min_version_wait_ms : 2000;
   /* The reader answers, with one SELECT for every lookup queued meanwhile. */

@@ -82,6 +82,16 @@ static int ed_balance_updated(const Wallet__V1__BalanceUpdated *ev, rm_update ou
       ed_id(ev->transaction_id, "transaction_id", reason, len) != 0) {
     return -1;
   }
+  /* 0: an event from before the field existed (its history entry says 0 moved). */
+  if (ev->amount < 0) {
+    return ed_fail(reason, len, "amount: negative (%" PRId64 ")", ev->amount);
+  }
+  uuid_normalize(ev->transaction_id, out[0].transaction_id);
+  memcpy(out[1].transaction_id, out[0].transaction_id, sizeof out[1].transaction_id);
+  memcpy(out[0].counterparty_id, out[1].account_id, sizeof out[0].counterparty_id);
+  memcpy(out[1].counterparty_id, out[0].account_id, sizeof out[1].counterparty_id);
+  out[0].amount = -ev->amount;
+  out[1].amount = ev->amount;
   *nout = 2;
   return 0;
 }
@@ -95,6 +105,10 @@ static int ed_account_created(const Wallet__V1__AccountCreated *ev, rm_update ou
       ed_id(ev->event_id, "event_id", reason, len) != 0) {
     return -1;
   }
+  /* The creation entry: no transfer, the opening balance as its amount. */
+  out[0].transaction_id[0] = '\0';
+  out[0].counterparty_id[0] = '\0';
+  out[0].amount = ev->balance;
   *nout = 1;
   return 0;
 }

@@ -18,6 +18,7 @@
 #include "rebuild.h"
 #include "service.h"
 #include "balances_api.h"
+#include "history_handlers.h"
 #include "timeutil.h"
 
 #define TOPIC_BALANCES "balances"
@@ -29,11 +30,13 @@ static const char usage_text[] =
     "       balances --help     this text\n"
     "\n"
     "The service consumes topic balances (group KAFKA_GROUP) into table balances and serves\n"
-    "  GET /balances/{account_id}[?min_version=N], /healthz, /readyz, /metrics.\n"
+    "  GET /balances/{account_id}[?min_version=N|?as_of=T], GET /balances,\n"
+    "  GET /balances/{account_id}/history, /healthz, /readyz, /metrics; with HISTORY=on\n"
+    "  it also records every event's entry in table balance_history.\n"
     "\n"
     "rebuild: STOP EVERY balances SERVICE FIRST (it refuses while the group has members).\n"
-    "  It moves the group's offsets back to the start, empties the table, re-applies the\n"
-    "  seed migration, replays the topic from offset 0 up to its end at start, and commits\n"
+    "  It moves the group's offsets back to the start, empties both tables, re-applies the\n"
+    "  seed migrations, replays the topic from offset 0 up to its end at start, and commits\n"
     "  the group's offsets there, so a restarted service continues from that point.\n"
     "  Invalid records are skipped (the live service dead-lettered them already).\n"
     "\n"
@@ -52,6 +55,8 @@ static const char usage_text[] =
     "  TOPIC_REPLICATION    replication factor of topics created at start (1)\n"
     "  MIGRATIONS_DIR       SQL migrations applied at start (./migrations/balances)\n"
     "  MIN_VERSION_WAIT_MS  longest wait of a ?min_version read before answering stale (2000)\n"
+    "  HISTORY              on|off: write balance_history (on; off: balances only, as_of\n"
+    "                       and history answer from what is already there)\n"
     "  LOG_LEVEL            debug|info|warn|error (info)\n";
 
 typedef struct settings {
@@ -61,6 +66,7 @@ typedef struct settings {
   int64_t db_port, pool_size;
   const char *brokers, *group, *migrations_dir;
   int64_t partitions, replication, min_version_wait_ms;
+  bool no_history;
 } settings;
 
 static int load_settings(settings *s, char *err, size_t errlen) {
@@ -75,6 +81,12 @@ static int load_settings(settings *s, char *err, size_t errlen) {
   s->brokers = config_str("KAFKA_BROKERS", "127.0.0.1:9092");
   s->group = config_str("KAFKA_GROUP", "balances");
   s->migrations_dir = config_str("MIGRATIONS_DIR", "./migrations/balances");
+  const char *history = config_str("HISTORY", "on");
+  if (strcmp(history, "on") != 0 && strcmp(history, "off") != 0) {
+    snprintf(err, errlen, "HISTORY: must be on or off, got \"%.32s\"", history);
+    return -1;
+  }
+  s->no_history = strcmp(history, "off") == 0;
   if (config_int("HTTP_PORT", 3003, 0, 65535, &s->http_port, err, errlen) != 0 ||
       config_int("DB_PORT", 3307, 1, 65535, &s->db_port, err, errlen) != 0 ||
       config_int("DB_POOL_SIZE", 32, 1, 1024, &s->pool_size, err, errlen) != 0 ||
@@ -105,6 +117,7 @@ static int run_rebuild(const settings *s) {
       .db = &s->db,
       .migrations_dir = s->migrations_dir,
       .pool = pool,
+      .no_history = s->no_history,
   };
   rebuild_stats st;
   if (rebuild_run(&rc_cfg, &st, err, sizeof err) != 0) {
@@ -125,6 +138,7 @@ static int run_service(const settings *s) {
   db_pool *pool = NULL;
   apply_notify *notify = NULL;
   balance_reader *reader = NULL;
+  as_of_worker *as_of = NULL;
   http_server *srv = NULL;
   projector *proj = NULL;
 
@@ -141,9 +155,15 @@ static int run_service(const settings *s) {
     log_error("startup: %s", err);
     goto out;
   }
+  as_of = as_of_worker_start(pool, err, sizeof err);
+  if (as_of == NULL) {
+    log_error("startup: %s", err);
+    goto out;
+  }
   balances_app app = {
       .pool = pool,
       .reader = reader,
+      .as_of = as_of,
       .projector = NULL, /* set once Kafka has the topics; handlers load it atomically */
       .min_version_wait_ms = s->min_version_wait_ms,
   };
@@ -182,6 +202,7 @@ static int run_service(const settings *s) {
             .group = s->group,
             .pool = pool,
             .notify = notify,
+            .no_history = s->no_history,
         };
         proj = projector_start(&pc, err, sizeof err);
         if (proj == NULL) {
@@ -199,6 +220,7 @@ static int run_service(const settings *s) {
 out:
   http_server_stop(srv); /* no handler touches the projector after this */
   balance_reader_stop(reader); /* after the server: it answers what the server waits for */
+  as_of_worker_stop(as_of);    /* the same */
   projector_stop(proj);
   db_pool_free(pool);
   apply_notify_free(notify);

@@ -27,6 +27,7 @@ typedef struct projector_config {
   apply_notify *notify;  /* borrowed, may be NULL */
   int batch_max;         /* 0 means 2000 */
   int batch_wait_ms;     /* 0 means 50 */
+  bool no_history;       /* true: balances only, balance_history untouched (HISTORY=off) */
   const char *const *consumer_conf; /* extra librdkafka pairs, NULL-terminated, or NULL */
   const char *const *producer_conf; /* same, for the dead-letter producer */
 } projector_config;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dbtime.h"
+#include "history.h"
 #include "sqlbatch.h"
 
 #define RM_MAX_ROWS_PER_STMT 1024
@@ -166,23 +167,45 @@ int rm_clear(db_conn *conn, db_error *e) {
 }
 
 typedef struct rm_tx_ctx {
-  const rm_update *u;
-  size_t n;
+  const rm_update *latest; /* the newest update per account */
+  size_t nlatest;
+  const rm_update *all;    /* every update, for the history */
+  size_t nall;
+  int flags;
 } rm_tx_ctx;
 
 static int rm_tx_body(db_conn *conn, void *ctx, db_error *e) {
   rm_tx_ctx *c = ctx;
-  return rm_apply(conn, c->u, c->n, e);
+  /* Balances first, then history: every writer takes its locks in the same order. */
+  if (rm_apply(conn, c->latest, c->nlatest, e) != 0) return -1;
+  if ((c->flags & RM_HISTORY) && history_apply(conn, c->all, c->nall, e) != 0) return -1;
+  return 0;
 }
 
-int rm_apply_tx(db_pool *pool, rm_update *u, size_t n, db_error *e) {
-  n = rm_collapse(u, n);
+int rm_apply_tx(db_pool *pool, rm_update *u, size_t n, int flags, db_error *e) {
   if (n == 0) return 0;
+  qsort(u, n, sizeof *u, rm_cmp);
+  /* The first of each account's run is its newest: those go to the balances table. u
+   * itself stays whole (a retried transaction needs every row again). */
+  rm_update *latest = malloc(n * sizeof *latest);
+  if (latest == NULL) {
+    e->code = 2008; /* CR_OUT_OF_MEMORY */
+    snprintf(e->message, sizeof e->message, "read model: out of memory");
+    return -1;
+  }
+  size_t nl = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (i == 0 || strcmp(u[i].account_id, u[i - 1].account_id) != 0) latest[nl++] = u[i];
+  }
   /* Short acquire timeout: the projector is the only caller and retries with backoff. */
   db_conn *conn = db_pool_acquire(pool, 2000, e);
-  if (conn == NULL) return -1;
-  rm_tx_ctx ctx = {u, n};
+  if (conn == NULL) {
+    free(latest);
+    return -1;
+  }
+  rm_tx_ctx ctx = {latest, nl, u, n, flags};
   int rc = db_transaction(conn, rm_tx_body, &ctx, 5, e);
   db_pool_release(pool, conn);
+  free(latest);
   return rc == 0 ? 0 : -1;
 }

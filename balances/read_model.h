@@ -1,5 +1,7 @@
 /* read_model: the balances table: one row per account, the balance of the newest version
- * seen. Applying is idempotent and order-free: a row only moves to a higher version. */
+ * seen, and (history.h) the balance_history table: one row per account per version.
+ * Applying is idempotent and order-free: a row only moves to a higher version, and a
+ * history row, keyed by (account, version), is written once. */
 #ifndef BALANCES_READ_MODEL_H
 #define BALANCES_READ_MODEL_H
 
@@ -16,7 +18,14 @@ typedef struct rm_update {
   int64_t balance;               /* minor units, >= 0 */
   int64_t version;               /* >= 1 */
   int64_t updated_at_us;         /* Unix epoch microseconds (UTC) */
+  /* For the history entry of this version (history.h): */
+  char transaction_id[UUID_STR_LEN];  /* "" for the account's creation */
+  char counterparty_id[UUID_STR_LEN]; /* the other account; "" for the creation */
+  int64_t amount;                     /* signed minor units: < 0 out, > 0 in */
 } rm_update;
+
+/* rm_apply_tx's flags. */
+#define RM_HISTORY 1 /* also write every update's balance_history row */
 
 /* Sorts u[0..n) by account and keeps, per account, the update with the highest version
  * (in place). Returns the new count. */
@@ -29,10 +38,12 @@ size_t rm_collapse(rm_update *u, size_t n);
  * stays small. 0, or -1 with e filled. */
 int rm_apply(db_conn *conn, const rm_update *u, size_t n, db_error *e);
 
-/* Collapses u (reordered in place) and applies it in one transaction on a pooled
- * connection (deadlocks retried by db_transaction). 0, or -1 with e filled (the database
- * is away: the caller retries the same updates later). */
-int rm_apply_tx(db_pool *pool, rm_update *u, size_t n, db_error *e);
+/* Sorts u in place (by account, newest version first) and, in one transaction on a pooled
+ * connection (deadlocks retried by db_transaction), upserts the newest update of each
+ * account and, with RM_HISTORY in flags, inserts a history row for EVERY update (one
+ * multi-row INSERT IGNORE per chunk). 0, or -1 with e filled (the database is away: the
+ * caller retries the same updates later). */
+int rm_apply_tx(db_pool *pool, rm_update *u, size_t n, int flags, db_error *e);
 
 /* Reads the accounts ids[0..n) (duplicates allowed) with one SELECT ... IN: the rows
  * found go to out[0..*found) in no particular order (out has room for n). Statement

@@ -11,6 +11,7 @@
 #include "kafka_conf.h"
 #include "log.h"
 #include "migrate.h"
+#include "history.h"
 #include "read_model.h"
 #include "timeutil.h"
 
@@ -112,18 +113,21 @@ static int rb_reseed(const rebuild_config *cfg, char *err, size_t errlen) {
   if (conn == NULL) goto dberr;
   int rc = db_begin(conn, &e);
   if (rc == 0) rc = rm_clear(conn, &e);
+  if (rc == 0) rc = history_clear(conn, &e);
   if (rc == 0) {
-    db_param v[] = {DB_P_I64(REBUILD_SEED_VERSION)};
-    rc = db_exec(conn, "DELETE FROM schema_migrations WHERE version = ?", v, 1, NULL, &e);
+    db_param v[] = {DB_P_I64(REBUILD_SEED_VERSION), DB_P_I64(REBUILD_HISTORY_SEED_VERSION)};
+    rc = db_exec(conn, "DELETE FROM schema_migrations WHERE version IN (?, ?)", v, 2, NULL,
+                 &e);
   }
   if (rc == 0) rc = db_commit(conn, &e);
   db_pool_release(cfg->pool, conn);
   if (rc != 0) goto dberr;
   int applied = 0;
   if (migrate_run(cfg->db, cfg->migrations_dir, &applied, err, errlen) != 0) return -1;
-  if (applied < 1) {
-    snprintf(err, errlen, "rebuild: the seed migration %03d was not re-applied from %s",
-             REBUILD_SEED_VERSION, cfg->migrations_dir);
+  if (applied < 2) {
+    snprintf(err, errlen, "rebuild: the seed migrations %03d and %03d were not re-applied"
+             " from %s", REBUILD_SEED_VERSION, REBUILD_HISTORY_SEED_VERSION,
+             cfg->migrations_dir);
     return -1;
   }
   return 0;
@@ -144,7 +148,7 @@ static int rb_flush(const rebuild_config *cfg, rm_update *u, size_t *nu, char *e
                     size_t errlen) {
   db_error e = {0};
   for (int attempt = 1; *nu > 0; attempt++) {
-    if (rm_apply_tx(cfg->pool, u, *nu, &e) == 0) {
+    if (rm_apply_tx(cfg->pool, u, *nu, cfg->no_history ? 0 : RM_HISTORY, &e) == 0) {
       *nu = 0;
       return 0;
     }

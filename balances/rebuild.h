@@ -1,4 +1,4 @@
-/* rebuild: `balances rebuild`: empty the read model, re-seed it, replay the balances topic
+/* rebuild: `balances rebuild`: empty the read model (balances and history), re-seed it, replay the balances topic
  * from its beginning, and hand the consumer group the positions reached.
  *
  * Precondition: no balances service is consuming (the group has no active members;
@@ -9,14 +9,17 @@
 #ifndef BALANCES_REBUILD_H
 #define BALANCES_REBUILD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
 
-/* The seed migration's number: rebuild deletes its schema_migrations row and lets
- * migrate_run apply it again, so the SQL file stays the only copy of the seed. */
+/* The seed migrations' numbers (the balances seed, then the history entries derived
+ * from it): rebuild deletes their schema_migrations rows and lets migrate_run apply them
+ * again, so the SQL files stay the only copy of the seed. */
 #define REBUILD_SEED_VERSION 2
+#define REBUILD_HISTORY_SEED_VERSION 4
 
 typedef struct rebuild_config {
   const char *brokers;
@@ -27,6 +30,7 @@ typedef struct rebuild_config {
   db_pool *pool;
   int batch_max;              /* 0 means 500 */
   int idle_timeout_ms;        /* give up after this long without progress; 0 means 60000 */
+  bool no_history;            /* HISTORY=off: the history is emptied and stays empty */
   const char *const *consumer_conf; /* extra librdkafka pairs, or NULL */
 } rebuild_config;
 

@@ -58,6 +58,7 @@ static void transfer_events_build(const events_transfer *t, transfer_events *ev)
   ev->bu.balance_account_id_to = t->balance_to;
   ev->bu.version_account_id_from = t->version_from;
   ev->bu.version_account_id_to = t->version_to;
+  ev->bu.amount = t->amount; /* so the read side records each side's signed movement */
 }
 
 int events_transfer_done(db_conn *conn, const wallet_topics *topics, const events_transfer *t,

@@ -137,6 +137,19 @@ def env_reads(folder):
     return names
 
 
+def our_image(c):
+    """The tag of the image our Dockerfile builds (the one service with build:)."""
+    built = {svc.get("image") for svc in c["services"].values() if "build" in svc}
+    return built.pop() if len(built) == 1 else None
+
+
+def one_shots(c):
+    """Services that run once and exit: restart "no", no published port, healthcheck off."""
+    return {n for n, svc in c["services"].items()
+            if svc.get("restart") == "no" and not svc.get("ports")
+            and (svc.get("healthcheck") or {}).get("disable")}
+
+
 # ---------------------------------------------------------------- the checks
 
 @check("compose file parses as YAML with services and volumes")
@@ -199,13 +212,16 @@ def t_healthchecks():
     c = compose()
     runtime = set(deps_list("runtime"))
     problems = []
+    ours = our_image(c)
     for name, svc in c["services"].items():
         hc = svc.get("healthcheck")
+        if svc.get("restart") == "no" and name in one_shots(c):
+            continue  # a one-shot exits: it has nothing to be healthy about
         if not hc or hc.get("disable") or not hc.get("test"):
             problems.append(f"{name}: no healthcheck")
             continue
         prog = healthcheck_program(hc["test"])
-        if "build" in svc:
+        if svc.get("image") == ours:
             pkg = PROGRAM_PACKAGE.get(prog)
             if pkg not in runtime:
                 problems.append(f"{name}: {prog} is not installed by tools/deps/runtime.txt")
@@ -305,6 +321,40 @@ def t_depends():
         if "kafka" not in (c["services"][name].get("depends_on") or {}):
             problems.append(f"{name} does not wait for kafka")
     assert not problems, "; ".join(problems)
+
+
+@check("our image is built once, under one tag, and never pulled by the services that share it")
+def t_one_build():
+    c = compose()
+    builders = [n for n, svc in c["services"].items() if "build" in svc]
+    assert len(builders) == 1, f"services with build: {builders} (each builds the image again)"
+    tag = c["services"][builders[0]].get("image")
+    assert tag, f"{builders[0]} builds an untagged image"
+    users = [n for n, svc in c["services"].items() if svc.get("image") == tag and n not in builders]
+    for name in users:
+        assert c["services"][name].get("pull_policy") == "never", \
+            f"{name} uses {tag} but may try to pull it from a registry"
+    for name in OUR_SERVICES:
+        assert name in builders or name in users, f"{name} does not run {tag}"
+    df = read("docker/Dockerfile")
+    exposed = re.findall(r"^EXPOSE\s+(.*)$", df, re.M)
+    assert all(len(e.split()) <= 1 for e in exposed), \
+        f"Dockerfile EXPOSE {exposed}: every service would list the other's port"
+    return f"{builders[0]} builds {tag}; {', '.join(users)} reuse it"
+
+
+@check("plain `up -d` returns only when both APIs are healthy (a one-shot waits for them)")
+def t_up_waits():
+    c = compose()
+    waiting = []
+    for name in one_shots(c):
+        deps = c["services"][name].get("depends_on") or {}
+        if all((deps.get(s) or {}).get("condition") == "service_healthy" for s in OUR_SERVICES):
+            waiting.append(name)
+            assert "kafka-ui" not in deps, f"{name} waits for kafka-ui (a UI pull would hold the APIs back)"
+    assert waiting, "no one-shot service depends on wallet-core and balances being healthy: " \
+        "`docker compose up -d` returns before the APIs answer"
+    return ", ".join(sorted(waiting))
 
 
 @check("each service has its own database server and user; data on named volumes")
@@ -472,16 +522,17 @@ def t_kafka_ui():
             assert imp in seen, f"import {imp} is not mounted for kafka-ui"
 
 
-@check("tools/stack: valid bash, shellcheck-clean, same topology as compose")
+@check("tools/stack and tools/compose-check: valid bash, shellcheck-clean; same topology as compose")
 def t_stack():
-    for script in ("tools/stack", "tests/e2e/run_stack_e2e.sh", "docker/install-deps.sh"):
+    scripts = ("tools/stack", "tests/e2e/run_stack_e2e.sh", "docker/install-deps.sh", "tools/compose-check",
+               "tests/e2e/test_stack_dir.sh")
+    for script in scripts:
         r = subprocess.run(["bash", "-n", os.path.join(ROOT, script)], capture_output=True, text=True)
         assert r.returncode == 0, f"{script}: {r.stderr}"
     detail = "bash -n"
     if shutil.which("shellcheck"):
-        r = subprocess.run(["shellcheck", "-x", "-P", os.path.join(ROOT, "tools/lib"),
-                            os.path.join(ROOT, "tools/stack"), os.path.join(ROOT, "tests/e2e/run_stack_e2e.sh"),
-                            os.path.join(ROOT, "docker/install-deps.sh")], capture_output=True, text=True,
+        r = subprocess.run(["shellcheck", "-x", "-P", os.path.join(ROOT, "tools/lib")]
+                           + [os.path.join(ROOT, p) for p in scripts], capture_output=True, text=True,
                            cwd=ROOT)
         assert r.returncode == 0, r.stdout[:800]
         detail += ", shellcheck"
@@ -535,7 +586,7 @@ def main():
     ap.add_argument("--bin-dir", action="append", default=[])
     args = ap.parse_args()
     for fn in (t_parses, t_compose_config, t_ports, t_readme_ports, t_healthchecks, t_readyz, t_env,
-               t_pinned, t_depends, t_databases, t_kafka, t_dockerfile, t_dotenv, t_kafka_ui, t_stack,
+               t_pinned, t_depends, t_one_build, t_up_waits, t_databases, t_kafka, t_dockerfile, t_dotenv, t_kafka_ui, t_stack,
                t_client_http):
         fn()
     t_runtime_libs(args.bin_dir)

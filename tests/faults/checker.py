@@ -19,7 +19,12 @@ Kafka         once the outbox is drained: every transaction row has exactly one
               account has one AccountCreated; no event names a transaction that is not a
               row (phantom); ce_id equals the value's event_id.
 balances      the read model equals wallet-core's (balance and version, every account)
-              once the projector's consumer lag is 0 (polled with a deadline).
+              once the projector's consumer lag is 0 (polled with a deadline); and its
+              history equals wallet-core's statements: every account has entries for
+              versions 1..its version, each transfer's entry on both sides has the row's
+              transaction, counterparty, signed amount and balance after, and there is no
+              entry without a row (GET /balances/{id}/history says complete through the
+              account's version). A difference counts as readmodel_mismatches.
 """
 import collections
 import time
@@ -240,6 +245,7 @@ class Scenario:
             t.problem("readmodel_mismatches", "account %s wallet-core %s read model %s" % d)
         if not diffs:
             self._check_http_reads(accs)
+            self._check_history(accs, txs)
 
         reports = self.stack.sanitizer_reports()
         for r in reports:
@@ -336,3 +342,45 @@ class Scenario:
             if r.status_code != 200 or int(j["balance"]) != bal or int(j["version"]) != ver or j.get("stale"):
                 self.tally.problem("readmodel_mismatches", "GET /balances/%s -> %d %s, want %d/%d" %
                                    (a, r.status_code, j, bal, ver))
+
+    def _check_history(self, accs, txs):
+        """balance_history against wallet-core's rows (HISTORY=on, the default)."""
+        t = self.tally
+        want = {}
+        for r in txs.values():
+            want[(r["from"], r["ver_from"])] = (r["id"], r["to"], -r["amount"], r["bal_from"])
+            want[(r["to"], r["ver_to"])] = (r["id"], r["from"], r["amount"], r["bal_to"])
+        got, firsts = {}, set()
+        for row in self.stack.sql("balances-db",
+                                  "SELECT account_id, version, transaction_id, counterparty_id, "
+                                  "amount, balance_after FROM balance_history"):
+            a, v = row[0], int(row[1])
+            if v == 1:
+                firsts.add(a)
+                continue
+            got[(a, v)] = (row[2], row[3], int(row[4]), int(row[5]))
+        for k, w in want.items():
+            g = got.get(k)
+            if g != w:
+                t.problem("readmodel_mismatches", "history of %s v%d: %s, wallet-core row says %s"
+                          % (k[0], k[1], g, w))
+        for k in got:
+            if k not in want:
+                t.problem("readmodel_mismatches", "history of %s v%d names transaction %s: no such row"
+                          % (k[0], k[1], got[k][0]))
+        for a in accs:
+            if a not in firsts:
+                t.problem("readmodel_mismatches", "history of %s has no version 1 entry" % a)
+        b = self.stack.url("balances")
+        for a in self.accounts:
+            ver = accs[a][1]
+            try:
+                r = requests.get("%s/balances/%s/history?page_size=1" % (b, a), timeout=10)
+                j = r.json()
+            except (requests.RequestException, ValueError) as e:
+                t.problem("readmodel_mismatches", "GET /balances/%s/history: %s" % (a, e))
+                continue
+            if (r.status_code != 200 or int(j.get("complete_through_version", 0)) != ver
+                    or int(j.get("latest_version", 0)) != ver):
+                t.problem("readmodel_mismatches", "GET /balances/%s/history -> %d %s, want complete "
+                          "through %d" % (a, r.status_code, j, ver))

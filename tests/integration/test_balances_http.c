@@ -132,7 +132,7 @@ static void apply(const char *id, int64_t balance, int64_t version, bool notify)
   rm_update u = {.balance = balance, .version = version, .updated_at_us = time_now_us()};
   snprintf(u.account_id, sizeof u.account_id, "%s", id);
   db_error e = {0};
-  if (rm_apply_tx(fx.pool, &u, 1, &e) != 0) fail_msg("apply: %s", e.message);
+  if (rm_apply_tx(fx.pool, &u, 1, RM_HISTORY, &e) != 0) fail_msg("apply: %s", e.message);
   if (notify) apply_notify_broadcast(fx.notify);
 }
 

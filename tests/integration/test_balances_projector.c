@@ -56,7 +56,7 @@ static void env_setup(env *e, const char *prefix) {
   e->db = test_db_fresh(prefix);
   int applied = 0;
   if (migrate_run(&e->db, dir, &applied, err, sizeof err) != 0) fail_msg("migrate: %s", err);
-  assert_int_equal(applied, 2);
+  assert_int_equal(applied, 4);
   e->pool = db_pool_new(&e->db, err, sizeof err);
   assert_non_null(e->pool);
   e->notify = apply_notify_new();
@@ -605,7 +605,8 @@ static void test_rebuild_same_table(void **state) {
 
 static void test_collapse_and_datetime(void **state) {
   rm_update u[5] = {
-      {"b", 5, 3, 0}, {"a", 1, 1, 0}, {"b", 9, 7, 0}, {"a", 4, 4, 0}, {"b", 6, 5, 0},
+      {.account_id = "b", 5, 3, 0}, {.account_id = "a", 1, 1, 0}, {.account_id = "b", 9, 7, 0},
+      {.account_id = "a", 4, 4, 0}, {.account_id = "b", 6, 5, 0},
   };
   size_t n = rm_collapse(u, 5);
   assert_int_equal(n, 2);
@@ -661,9 +662,9 @@ static void test_apply_sizes(void **state) {
     u[i].updated_at_us = EVENT_US;
   }
   db_error de = {0};
-  assert_int_equal(rm_apply_tx(e.pool, u, 1, &de), 0);
-  assert_int_equal(rm_apply_tx(e.pool, u, 3, &de), 0);
-  assert_int_equal(rm_apply_tx(e.pool, u, N, &de), 0);
+  assert_int_equal(rm_apply_tx(e.pool, u, 1, RM_HISTORY, &de), 0);
+  assert_int_equal(rm_apply_tx(e.pool, u, 3, RM_HISTORY, &de), 0);
+  assert_int_equal(rm_apply_tx(e.pool, u, N, RM_HISTORY, &de), 0);
   size_t n = 0;
   rm_update *rows = list_rows(&e, &n);
   assert_int_equal(n, N + 4);
@@ -672,10 +673,10 @@ static void test_apply_sizes(void **state) {
   rm_update old = u[5];
   old.version = 1;
   old.balance = 123456;
-  assert_int_equal(rm_apply_tx(e.pool, &old, 1, &de), 0);
+  assert_int_equal(rm_apply_tx(e.pool, &old, 1, RM_HISTORY, &de), 0);
   expect_row(&e, u[5].account_id, u[5].balance, 2); /* rm_apply_tx sorted u */
   old.version = 3;
-  assert_int_equal(rm_apply_tx(e.pool, &old, 1, &de), 0);
+  assert_int_equal(rm_apply_tx(e.pool, &old, 1, RM_HISTORY, &de), 0);
   expect_row(&e, u[5].account_id, 123456, 3);
   free(u);
   db_pool_free(e.pool);

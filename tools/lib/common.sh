@@ -49,3 +49,17 @@ stop_pidfile() {
   rm -f "$f"
   return 0
 }
+
+# load_env_file FILE: KEY=value lines of FILE (.env) become shell variables, unless the
+# environment already sets them (the precedence compose uses too).
+load_env_file() {
+  local line key value
+  [[ -f $1 ]] || return 0
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+    [[ $line =~ ^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
+    key=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
+    [[ -n ${!key+set} ]] && continue
+    printf -v "$key" '%s' "$value"
+  done <"$1"
+}

@@ -4,16 +4,19 @@
 
 kafka_version() { sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/tools/kafka/pom.xml"; }
 
-# kafka_fetch: resolves the broker jars into $WALLET_CACHE/kafka-<v>/libs once.
+# kafka_fetch: resolves the broker and tools jars into $WALLET_CACHE/kafka-<v>/libs once.
 kafka_fetch() {
   local v; v=$(kafka_version)
   KAFKA_LIBS=$WALLET_CACHE/kafka-$v/libs
-  [[ -f $KAFKA_LIBS/.complete ]] && return 0
+  # The marker names the pom's content: a dependency added to it fetches again.
+  local marker
+  marker=$KAFKA_LIBS/.complete-$(sha256sum "$ROOT/tools/kafka/pom.xml" | cut -c1-16)
+  [[ -f $marker ]] && return 0
   log "fetching Apache Kafka $v jars from Maven Central into $KAFKA_LIBS"
   mkdir -p "$KAFKA_LIBS"
   mvn -q -B -f "$ROOT/tools/kafka/pom.xml" dependency:copy-dependencies \
     -DoutputDirectory="$KAFKA_LIBS" -DincludeScope=runtime >&2 || die "maven could not resolve the Kafka jars"
-  touch "$KAFKA_LIBS/.complete"
+  touch "$marker"
 }
 
 # kafka_start DIR PORT CONTROLLER_PORT [PARTITIONS]: starts a broker whose data, logs and

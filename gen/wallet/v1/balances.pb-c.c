@@ -97,7 +97,232 @@ void   wallet__v1__balance__free_unpacked
   assert(message->base.descriptor == &wallet__v1__balance__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor wallet__v1__get_balance_request__field_descriptors[2] =
+void   wallet__v1__list_balances_request__init
+                     (Wallet__V1__ListBalancesRequest         *message)
+{
+  static const Wallet__V1__ListBalancesRequest init_value = WALLET__V1__LIST_BALANCES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t wallet__v1__list_balances_request__get_packed_size
+                     (const Wallet__V1__ListBalancesRequest *message)
+{
+  assert(message->base.descriptor == &wallet__v1__list_balances_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__v1__list_balances_request__pack
+                     (const Wallet__V1__ListBalancesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__v1__list_balances_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__v1__list_balances_request__pack_to_buffer
+                     (const Wallet__V1__ListBalancesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__v1__list_balances_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__V1__ListBalancesRequest *
+       wallet__v1__list_balances_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__V1__ListBalancesRequest *)
+     protobuf_c_message_unpack (&wallet__v1__list_balances_request__descriptor,
+                                allocator, len, data);
+}
+void   wallet__v1__list_balances_request__free_unpacked
+                     (Wallet__V1__ListBalancesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__v1__list_balances_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wallet__v1__list_balances_response__init
+                     (Wallet__V1__ListBalancesResponse         *message)
+{
+  static const Wallet__V1__ListBalancesResponse init_value = WALLET__V1__LIST_BALANCES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t wallet__v1__list_balances_response__get_packed_size
+                     (const Wallet__V1__ListBalancesResponse *message)
+{
+  assert(message->base.descriptor == &wallet__v1__list_balances_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__v1__list_balances_response__pack
+                     (const Wallet__V1__ListBalancesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__v1__list_balances_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__v1__list_balances_response__pack_to_buffer
+                     (const Wallet__V1__ListBalancesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__v1__list_balances_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__V1__ListBalancesResponse *
+       wallet__v1__list_balances_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__V1__ListBalancesResponse *)
+     protobuf_c_message_unpack (&wallet__v1__list_balances_response__descriptor,
+                                allocator, len, data);
+}
+void   wallet__v1__list_balances_response__free_unpacked
+                     (Wallet__V1__ListBalancesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__v1__list_balances_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wallet__v1__get_history_request__init
+                     (Wallet__V1__GetHistoryRequest         *message)
+{
+  static const Wallet__V1__GetHistoryRequest init_value = WALLET__V1__GET_HISTORY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t wallet__v1__get_history_request__get_packed_size
+                     (const Wallet__V1__GetHistoryRequest *message)
+{
+  assert(message->base.descriptor == &wallet__v1__get_history_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__v1__get_history_request__pack
+                     (const Wallet__V1__GetHistoryRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__v1__get_history_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__v1__get_history_request__pack_to_buffer
+                     (const Wallet__V1__GetHistoryRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__v1__get_history_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__V1__GetHistoryRequest *
+       wallet__v1__get_history_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__V1__GetHistoryRequest *)
+     protobuf_c_message_unpack (&wallet__v1__get_history_request__descriptor,
+                                allocator, len, data);
+}
+void   wallet__v1__get_history_request__free_unpacked
+                     (Wallet__V1__GetHistoryRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__v1__get_history_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wallet__v1__history_entry__init
+                     (Wallet__V1__HistoryEntry         *message)
+{
+  static const Wallet__V1__HistoryEntry init_value = WALLET__V1__HISTORY_ENTRY__INIT;
+  *message = init_value;
+}
+size_t wallet__v1__history_entry__get_packed_size
+                     (const Wallet__V1__HistoryEntry *message)
+{
+  assert(message->base.descriptor == &wallet__v1__history_entry__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__v1__history_entry__pack
+                     (const Wallet__V1__HistoryEntry *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__v1__history_entry__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__v1__history_entry__pack_to_buffer
+                     (const Wallet__V1__HistoryEntry *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__v1__history_entry__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__V1__HistoryEntry *
+       wallet__v1__history_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__V1__HistoryEntry *)
+     protobuf_c_message_unpack (&wallet__v1__history_entry__descriptor,
+                                allocator, len, data);
+}
+void   wallet__v1__history_entry__free_unpacked
+                     (Wallet__V1__HistoryEntry *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__v1__history_entry__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wallet__v1__get_history_response__init
+                     (Wallet__V1__GetHistoryResponse         *message)
+{
+  static const Wallet__V1__GetHistoryResponse init_value = WALLET__V1__GET_HISTORY_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t wallet__v1__get_history_response__get_packed_size
+                     (const Wallet__V1__GetHistoryResponse *message)
+{
+  assert(message->base.descriptor == &wallet__v1__get_history_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__v1__get_history_response__pack
+                     (const Wallet__V1__GetHistoryResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__v1__get_history_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__v1__get_history_response__pack_to_buffer
+                     (const Wallet__V1__GetHistoryResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__v1__get_history_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__V1__GetHistoryResponse *
+       wallet__v1__get_history_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__V1__GetHistoryResponse *)
+     protobuf_c_message_unpack (&wallet__v1__get_history_response__descriptor,
+                                allocator, len, data);
+}
+void   wallet__v1__get_history_response__free_unpacked
+                     (Wallet__V1__GetHistoryResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__v1__get_history_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor wallet__v1__get_balance_request__field_descriptors[3] =
 {
   {
     "account_id",
@@ -123,15 +348,28 @@ static const ProtobufCFieldDescriptor wallet__v1__get_balance_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "as_of",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__GetBalanceRequest, as_of),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wallet__v1__get_balance_request__field_indices_by_name[] = {
   0,   /* field[0] = account_id */
+  2,   /* field[2] = as_of */
   1,   /* field[1] = min_version */
 };
 static const ProtobufCIntRange wallet__v1__get_balance_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor wallet__v1__get_balance_request__descriptor =
 {
@@ -141,7 +379,7 @@ const ProtobufCMessageDescriptor wallet__v1__get_balance_request__descriptor =
   "Wallet__V1__GetBalanceRequest",
   "wallet.v1",
   sizeof(Wallet__V1__GetBalanceRequest),
-  2,
+  3,
   wallet__v1__get_balance_request__field_descriptors,
   wallet__v1__get_balance_request__field_indices_by_name,
   1,  wallet__v1__get_balance_request__number_ranges,
@@ -238,16 +476,379 @@ const ProtobufCMessageDescriptor wallet__v1__balance__descriptor =
   (ProtobufCMessageInit) wallet__v1__balance__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor wallet__v1__balances__method_descriptors[3] =
+static const ProtobufCFieldDescriptor wallet__v1__list_balances_request__field_descriptors[2] =
+{
+  {
+    "page_size",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__ListBalancesRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__ListBalancesRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__v1__list_balances_request__field_indices_by_name[] = {
+  0,   /* field[0] = page_size */
+  1,   /* field[1] = page_token */
+};
+static const ProtobufCIntRange wallet__v1__list_balances_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor wallet__v1__list_balances_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.v1.ListBalancesRequest",
+  "ListBalancesRequest",
+  "Wallet__V1__ListBalancesRequest",
+  "wallet.v1",
+  sizeof(Wallet__V1__ListBalancesRequest),
+  2,
+  wallet__v1__list_balances_request__field_descriptors,
+  wallet__v1__list_balances_request__field_indices_by_name,
+  1,  wallet__v1__list_balances_request__number_ranges,
+  (ProtobufCMessageInit) wallet__v1__list_balances_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wallet__v1__list_balances_response__field_descriptors[2] =
+{
+  {
+    "balances",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Wallet__V1__ListBalancesResponse, n_balances),
+    offsetof(Wallet__V1__ListBalancesResponse, balances),
+    &wallet__v1__balance__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__ListBalancesResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__v1__list_balances_response__field_indices_by_name[] = {
+  0,   /* field[0] = balances */
+  1,   /* field[1] = next_page_token */
+};
+static const ProtobufCIntRange wallet__v1__list_balances_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor wallet__v1__list_balances_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.v1.ListBalancesResponse",
+  "ListBalancesResponse",
+  "Wallet__V1__ListBalancesResponse",
+  "wallet.v1",
+  sizeof(Wallet__V1__ListBalancesResponse),
+  2,
+  wallet__v1__list_balances_response__field_descriptors,
+  wallet__v1__list_balances_response__field_indices_by_name,
+  1,  wallet__v1__list_balances_response__number_ranges,
+  (ProtobufCMessageInit) wallet__v1__list_balances_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wallet__v1__get_history_request__field_descriptors[3] =
+{
+  {
+    "account_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__GetHistoryRequest, account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__GetHistoryRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__GetHistoryRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__v1__get_history_request__field_indices_by_name[] = {
+  0,   /* field[0] = account_id */
+  1,   /* field[1] = page_size */
+  2,   /* field[2] = page_token */
+};
+static const ProtobufCIntRange wallet__v1__get_history_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor wallet__v1__get_history_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.v1.GetHistoryRequest",
+  "GetHistoryRequest",
+  "Wallet__V1__GetHistoryRequest",
+  "wallet.v1",
+  sizeof(Wallet__V1__GetHistoryRequest),
+  3,
+  wallet__v1__get_history_request__field_descriptors,
+  wallet__v1__get_history_request__field_indices_by_name,
+  1,  wallet__v1__get_history_request__number_ranges,
+  (ProtobufCMessageInit) wallet__v1__get_history_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wallet__v1__history_entry__field_descriptors[6] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__HistoryEntry, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "transaction_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__HistoryEntry, transaction_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "counterparty_account_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__HistoryEntry, counterparty_account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__HistoryEntry, amount),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "balance_after",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__HistoryEntry, balance_after),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "occurred_at",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__HistoryEntry, occurred_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__v1__history_entry__field_indices_by_name[] = {
+  3,   /* field[3] = amount */
+  4,   /* field[4] = balance_after */
+  2,   /* field[2] = counterparty_account_id */
+  5,   /* field[5] = occurred_at */
+  1,   /* field[1] = transaction_id */
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange wallet__v1__history_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor wallet__v1__history_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.v1.HistoryEntry",
+  "HistoryEntry",
+  "Wallet__V1__HistoryEntry",
+  "wallet.v1",
+  sizeof(Wallet__V1__HistoryEntry),
+  6,
+  wallet__v1__history_entry__field_descriptors,
+  wallet__v1__history_entry__field_indices_by_name,
+  1,  wallet__v1__history_entry__number_ranges,
+  (ProtobufCMessageInit) wallet__v1__history_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wallet__v1__get_history_response__field_descriptors[5] =
+{
+  {
+    "account_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__GetHistoryResponse, account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entries",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Wallet__V1__GetHistoryResponse, n_entries),
+    offsetof(Wallet__V1__GetHistoryResponse, entries),
+    &wallet__v1__history_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__GetHistoryResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "complete_through_version",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__GetHistoryResponse, complete_through_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "latest_version",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__GetHistoryResponse, latest_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__v1__get_history_response__field_indices_by_name[] = {
+  0,   /* field[0] = account_id */
+  3,   /* field[3] = complete_through_version */
+  1,   /* field[1] = entries */
+  4,   /* field[4] = latest_version */
+  2,   /* field[2] = next_page_token */
+};
+static const ProtobufCIntRange wallet__v1__get_history_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor wallet__v1__get_history_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.v1.GetHistoryResponse",
+  "GetHistoryResponse",
+  "Wallet__V1__GetHistoryResponse",
+  "wallet.v1",
+  sizeof(Wallet__V1__GetHistoryResponse),
+  5,
+  wallet__v1__get_history_response__field_descriptors,
+  wallet__v1__get_history_response__field_indices_by_name,
+  1,  wallet__v1__get_history_response__number_ranges,
+  (ProtobufCMessageInit) wallet__v1__get_history_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor wallet__v1__balances__method_descriptors[5] =
 {
   { "GetBalance", &wallet__v1__get_balance_request__descriptor, &wallet__v1__balance__descriptor },
+  { "ListBalances", &wallet__v1__list_balances_request__descriptor, &wallet__v1__list_balances_response__descriptor },
+  { "GetHistory", &wallet__v1__get_history_request__descriptor, &wallet__v1__get_history_response__descriptor },
   { "Health", &wallet__v1__health_request__descriptor, &wallet__v1__health_response__descriptor },
   { "Ready", &wallet__v1__health_request__descriptor, &wallet__v1__health_response__descriptor },
 };
 const unsigned wallet__v1__balances__method_indices_by_name[] = {
   0,        /* GetBalance */
-  1,        /* Health */
-  2         /* Ready */
+  2,        /* GetHistory */
+  3,        /* Health */
+  1,        /* ListBalances */
+  4         /* Ready */
 };
 const ProtobufCServiceDescriptor wallet__v1__balances__descriptor =
 {
@@ -256,7 +857,7 @@ const ProtobufCServiceDescriptor wallet__v1__balances__descriptor =
   "Balances",
   "Wallet__V1__Balances",
   "wallet.v1",
-  3,
+  5,
   wallet__v1__balances__method_descriptors,
   wallet__v1__balances__method_indices_by_name
 };
@@ -268,13 +869,29 @@ void wallet__v1__balances__get_balance(ProtobufCService *service,
   assert(service->descriptor == &wallet__v1__balances__descriptor);
   service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void wallet__v1__balances__list_balances(ProtobufCService *service,
+                                         const Wallet__V1__ListBalancesRequest *input,
+                                         Wallet__V1__ListBalancesResponse_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &wallet__v1__balances__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void wallet__v1__balances__get_history(ProtobufCService *service,
+                                       const Wallet__V1__GetHistoryRequest *input,
+                                       Wallet__V1__GetHistoryResponse_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &wallet__v1__balances__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void wallet__v1__balances__health(ProtobufCService *service,
                                   const Wallet__V1__HealthRequest *input,
                                   Wallet__V1__HealthResponse_Closure closure,
                                   void *closure_data)
 {
   assert(service->descriptor == &wallet__v1__balances__descriptor);
-  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void wallet__v1__balances__ready(ProtobufCService *service,
                                  const Wallet__V1__HealthRequest *input,
@@ -282,7 +899,7 @@ void wallet__v1__balances__ready(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &wallet__v1__balances__descriptor);
-  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void wallet__v1__balances__init (Wallet__V1__Balances_Service *service,
                                  Wallet__V1__Balances_ServiceDestroy destroy)

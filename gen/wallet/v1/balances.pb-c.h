@@ -20,6 +20,11 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Wallet__V1__GetBalanceRequest Wallet__V1__GetBalanceRequest;
 typedef struct Wallet__V1__Balance Wallet__V1__Balance;
+typedef struct Wallet__V1__ListBalancesRequest Wallet__V1__ListBalancesRequest;
+typedef struct Wallet__V1__ListBalancesResponse Wallet__V1__ListBalancesResponse;
+typedef struct Wallet__V1__GetHistoryRequest Wallet__V1__GetHistoryRequest;
+typedef struct Wallet__V1__HistoryEntry Wallet__V1__HistoryEntry;
+typedef struct Wallet__V1__GetHistoryResponse Wallet__V1__GetHistoryResponse;
 
 
 /* --- enums --- */
@@ -35,10 +40,14 @@ struct  Wallet__V1__GetBalanceRequest
    * 0: answer at once
    */
   int64_t min_version;
+  /*
+   * RFC 3339 instant; empty: the latest balance
+   */
+  char *as_of;
 };
 #define WALLET__V1__GET_BALANCE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wallet__v1__get_balance_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Wallet__V1__Balance
@@ -62,6 +71,123 @@ struct  Wallet__V1__Balance
 #define WALLET__V1__BALANCE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wallet__v1__balance__descriptor) \
     , (char *)protobuf_c_empty_string, 0, 0, NULL, 0 }
+
+
+struct  Wallet__V1__ListBalancesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * 1..1000, default 100
+   */
+  int32_t page_size;
+  /*
+   * next_page_token of the previous page
+   */
+  char *page_token;
+};
+#define WALLET__V1__LIST_BALANCES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__v1__list_balances_request__descriptor) \
+    , 0, (char *)protobuf_c_empty_string }
+
+
+struct  Wallet__V1__ListBalancesResponse
+{
+  ProtobufCMessage base;
+  /*
+   * ordered by account_id
+   */
+  size_t n_balances;
+  Wallet__V1__Balance **balances;
+  /*
+   * empty on the last page
+   */
+  char *next_page_token;
+};
+#define WALLET__V1__LIST_BALANCES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__v1__list_balances_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Wallet__V1__GetHistoryRequest
+{
+  ProtobufCMessage base;
+  char *account_id;
+  /*
+   * 1..1000, default 100
+   */
+  int32_t page_size;
+  /*
+   * next_page_token of the previous page
+   */
+  char *page_token;
+};
+#define WALLET__V1__GET_HISTORY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__v1__get_history_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * One event's effect on one account, as the projector recorded it.
+ */
+struct  Wallet__V1__HistoryEntry
+{
+  ProtobufCMessage base;
+  /*
+   * the account's version after the event
+   */
+  int64_t version;
+  /*
+   * empty for the account's creation (version 1)
+   */
+  char *transaction_id;
+  /*
+   * the other account; empty for the creation
+   */
+  char *counterparty_account_id;
+  /*
+   * signed minor units: < 0 out, > 0 in
+   */
+  int64_t amount;
+  /*
+   * minor units
+   */
+  int64_t balance_after;
+  /*
+   * the event's commit time in wallet-core
+   */
+  Google__Protobuf__Timestamp *occurred_at;
+};
+#define WALLET__V1__HISTORY_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__v1__history_entry__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, NULL }
+
+
+struct  Wallet__V1__GetHistoryResponse
+{
+  ProtobufCMessage base;
+  char *account_id;
+  /*
+   * newest (highest version) first
+   */
+  size_t n_entries;
+  Wallet__V1__HistoryEntry **entries;
+  /*
+   * empty on the last page
+   */
+  char *next_page_token;
+  /*
+   * Versions 1..complete_through_version are all present (0: not even version 1 yet);
+   * entries above it may still be followed by ones in flight (partitions reorder).
+   */
+  int64_t complete_through_version;
+  /*
+   * highest version recorded
+   */
+  int64_t latest_version;
+};
+#define WALLET__V1__GET_HISTORY_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__v1__get_history_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 /* Wallet__V1__GetBalanceRequest methods */
@@ -102,6 +228,101 @@ Wallet__V1__Balance *
 void   wallet__v1__balance__free_unpacked
                      (Wallet__V1__Balance *message,
                       ProtobufCAllocator *allocator);
+/* Wallet__V1__ListBalancesRequest methods */
+void   wallet__v1__list_balances_request__init
+                     (Wallet__V1__ListBalancesRequest         *message);
+size_t wallet__v1__list_balances_request__get_packed_size
+                     (const Wallet__V1__ListBalancesRequest   *message);
+size_t wallet__v1__list_balances_request__pack
+                     (const Wallet__V1__ListBalancesRequest   *message,
+                      uint8_t             *out);
+size_t wallet__v1__list_balances_request__pack_to_buffer
+                     (const Wallet__V1__ListBalancesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__V1__ListBalancesRequest *
+       wallet__v1__list_balances_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__v1__list_balances_request__free_unpacked
+                     (Wallet__V1__ListBalancesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Wallet__V1__ListBalancesResponse methods */
+void   wallet__v1__list_balances_response__init
+                     (Wallet__V1__ListBalancesResponse         *message);
+size_t wallet__v1__list_balances_response__get_packed_size
+                     (const Wallet__V1__ListBalancesResponse   *message);
+size_t wallet__v1__list_balances_response__pack
+                     (const Wallet__V1__ListBalancesResponse   *message,
+                      uint8_t             *out);
+size_t wallet__v1__list_balances_response__pack_to_buffer
+                     (const Wallet__V1__ListBalancesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__V1__ListBalancesResponse *
+       wallet__v1__list_balances_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__v1__list_balances_response__free_unpacked
+                     (Wallet__V1__ListBalancesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Wallet__V1__GetHistoryRequest methods */
+void   wallet__v1__get_history_request__init
+                     (Wallet__V1__GetHistoryRequest         *message);
+size_t wallet__v1__get_history_request__get_packed_size
+                     (const Wallet__V1__GetHistoryRequest   *message);
+size_t wallet__v1__get_history_request__pack
+                     (const Wallet__V1__GetHistoryRequest   *message,
+                      uint8_t             *out);
+size_t wallet__v1__get_history_request__pack_to_buffer
+                     (const Wallet__V1__GetHistoryRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__V1__GetHistoryRequest *
+       wallet__v1__get_history_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__v1__get_history_request__free_unpacked
+                     (Wallet__V1__GetHistoryRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Wallet__V1__HistoryEntry methods */
+void   wallet__v1__history_entry__init
+                     (Wallet__V1__HistoryEntry         *message);
+size_t wallet__v1__history_entry__get_packed_size
+                     (const Wallet__V1__HistoryEntry   *message);
+size_t wallet__v1__history_entry__pack
+                     (const Wallet__V1__HistoryEntry   *message,
+                      uint8_t             *out);
+size_t wallet__v1__history_entry__pack_to_buffer
+                     (const Wallet__V1__HistoryEntry   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__V1__HistoryEntry *
+       wallet__v1__history_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__v1__history_entry__free_unpacked
+                     (Wallet__V1__HistoryEntry *message,
+                      ProtobufCAllocator *allocator);
+/* Wallet__V1__GetHistoryResponse methods */
+void   wallet__v1__get_history_response__init
+                     (Wallet__V1__GetHistoryResponse         *message);
+size_t wallet__v1__get_history_response__get_packed_size
+                     (const Wallet__V1__GetHistoryResponse   *message);
+size_t wallet__v1__get_history_response__pack
+                     (const Wallet__V1__GetHistoryResponse   *message,
+                      uint8_t             *out);
+size_t wallet__v1__get_history_response__pack_to_buffer
+                     (const Wallet__V1__GetHistoryResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__V1__GetHistoryResponse *
+       wallet__v1__get_history_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__v1__get_history_response__free_unpacked
+                     (Wallet__V1__GetHistoryResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Wallet__V1__GetBalanceRequest_Closure)
@@ -109,6 +330,21 @@ typedef void (*Wallet__V1__GetBalanceRequest_Closure)
                   void *closure_data);
 typedef void (*Wallet__V1__Balance_Closure)
                  (const Wallet__V1__Balance *message,
+                  void *closure_data);
+typedef void (*Wallet__V1__ListBalancesRequest_Closure)
+                 (const Wallet__V1__ListBalancesRequest *message,
+                  void *closure_data);
+typedef void (*Wallet__V1__ListBalancesResponse_Closure)
+                 (const Wallet__V1__ListBalancesResponse *message,
+                  void *closure_data);
+typedef void (*Wallet__V1__GetHistoryRequest_Closure)
+                 (const Wallet__V1__GetHistoryRequest *message,
+                  void *closure_data);
+typedef void (*Wallet__V1__HistoryEntry_Closure)
+                 (const Wallet__V1__HistoryEntry *message,
+                  void *closure_data);
+typedef void (*Wallet__V1__GetHistoryResponse_Closure)
+                 (const Wallet__V1__GetHistoryResponse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -120,6 +356,14 @@ struct Wallet__V1__Balances_Service
   void (*get_balance)(Wallet__V1__Balances_Service *service,
                       const Wallet__V1__GetBalanceRequest *input,
                       Wallet__V1__Balance_Closure closure,
+                      void *closure_data);
+  void (*list_balances)(Wallet__V1__Balances_Service *service,
+                        const Wallet__V1__ListBalancesRequest *input,
+                        Wallet__V1__ListBalancesResponse_Closure closure,
+                        void *closure_data);
+  void (*get_history)(Wallet__V1__Balances_Service *service,
+                      const Wallet__V1__GetHistoryRequest *input,
+                      Wallet__V1__GetHistoryResponse_Closure closure,
                       void *closure_data);
   void (*health)(Wallet__V1__Balances_Service *service,
                  const Wallet__V1__HealthRequest *input,
@@ -138,11 +382,21 @@ void wallet__v1__balances__init (Wallet__V1__Balances_Service *service,
 #define WALLET__V1__BALANCES__INIT(function_prefix__) \
     { WALLET__V1__BALANCES__BASE_INIT,\
       function_prefix__ ## get_balance,\
+      function_prefix__ ## list_balances,\
+      function_prefix__ ## get_history,\
       function_prefix__ ## health,\
       function_prefix__ ## ready  }
 void wallet__v1__balances__get_balance(ProtobufCService *service,
                                        const Wallet__V1__GetBalanceRequest *input,
                                        Wallet__V1__Balance_Closure closure,
+                                       void *closure_data);
+void wallet__v1__balances__list_balances(ProtobufCService *service,
+                                         const Wallet__V1__ListBalancesRequest *input,
+                                         Wallet__V1__ListBalancesResponse_Closure closure,
+                                         void *closure_data);
+void wallet__v1__balances__get_history(ProtobufCService *service,
+                                       const Wallet__V1__GetHistoryRequest *input,
+                                       Wallet__V1__GetHistoryResponse_Closure closure,
                                        void *closure_data);
 void wallet__v1__balances__health(ProtobufCService *service,
                                   const Wallet__V1__HealthRequest *input,
@@ -157,6 +411,11 @@ void wallet__v1__balances__ready(ProtobufCService *service,
 
 extern const ProtobufCMessageDescriptor wallet__v1__get_balance_request__descriptor;
 extern const ProtobufCMessageDescriptor wallet__v1__balance__descriptor;
+extern const ProtobufCMessageDescriptor wallet__v1__list_balances_request__descriptor;
+extern const ProtobufCMessageDescriptor wallet__v1__list_balances_response__descriptor;
+extern const ProtobufCMessageDescriptor wallet__v1__get_history_request__descriptor;
+extern const ProtobufCMessageDescriptor wallet__v1__history_entry__descriptor;
+extern const ProtobufCMessageDescriptor wallet__v1__get_history_response__descriptor;
 extern const ProtobufCServiceDescriptor wallet__v1__balances__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -348,7 +348,7 @@ const ProtobufCMessageDescriptor wallet__v1__transaction_created__descriptor =
   (ProtobufCMessageInit) wallet__v1__transaction_created__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor wallet__v1__balance_updated__field_descriptors[9] =
+static const ProtobufCFieldDescriptor wallet__v1__balance_updated__field_descriptors[10] =
 {
   {
     "event_id",
@@ -458,10 +458,23 @@ static const ProtobufCFieldDescriptor wallet__v1__balance_updated__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "amount",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__BalanceUpdated, amount),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned wallet__v1__balance_updated__field_indices_by_name[] = {
   3,   /* field[3] = account_id_from */
   4,   /* field[4] = account_id_to */
+  9,   /* field[9] = amount */
   5,   /* field[5] = balance_account_id_from */
   6,   /* field[6] = balance_account_id_to */
   0,   /* field[0] = event_id */
@@ -473,7 +486,7 @@ static const unsigned wallet__v1__balance_updated__field_indices_by_name[] = {
 static const ProtobufCIntRange wallet__v1__balance_updated__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor wallet__v1__balance_updated__descriptor =
 {
@@ -483,7 +496,7 @@ const ProtobufCMessageDescriptor wallet__v1__balance_updated__descriptor =
   "Wallet__V1__BalanceUpdated",
   "wallet.v1",
   sizeof(Wallet__V1__BalanceUpdated),
-  9,
+  10,
   wallet__v1__balance_updated__field_descriptors,
   wallet__v1__balance_updated__field_indices_by_name,
   1,  wallet__v1__balance_updated__number_ranges,

@@ -94,10 +94,14 @@ struct  Wallet__V1__BalanceUpdated
   int64_t balance_account_id_to;
   int64_t version_account_id_from;
   int64_t version_account_id_to;
+  /*
+   * minor units moved, > 0 (0 in events published before it existed)
+   */
+  int64_t amount;
 };
 #define WALLET__V1__BALANCE_UPDATED__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wallet__v1__balance_updated__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0 }
 
 
 /* Wallet__V1__AccountCreated methods */

@@ -592,6 +592,141 @@ void   wallet__v1__get_transaction_request__free_unpacked
   assert(message->base.descriptor == &wallet__v1__get_transaction_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   wallet__v1__list_account_transactions_request__init
+                     (Wallet__V1__ListAccountTransactionsRequest         *message)
+{
+  static const Wallet__V1__ListAccountTransactionsRequest init_value = WALLET__V1__LIST_ACCOUNT_TRANSACTIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t wallet__v1__list_account_transactions_request__get_packed_size
+                     (const Wallet__V1__ListAccountTransactionsRequest *message)
+{
+  assert(message->base.descriptor == &wallet__v1__list_account_transactions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__v1__list_account_transactions_request__pack
+                     (const Wallet__V1__ListAccountTransactionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__v1__list_account_transactions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__v1__list_account_transactions_request__pack_to_buffer
+                     (const Wallet__V1__ListAccountTransactionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__v1__list_account_transactions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__V1__ListAccountTransactionsRequest *
+       wallet__v1__list_account_transactions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__V1__ListAccountTransactionsRequest *)
+     protobuf_c_message_unpack (&wallet__v1__list_account_transactions_request__descriptor,
+                                allocator, len, data);
+}
+void   wallet__v1__list_account_transactions_request__free_unpacked
+                     (Wallet__V1__ListAccountTransactionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__v1__list_account_transactions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wallet__v1__statement_entry__init
+                     (Wallet__V1__StatementEntry         *message)
+{
+  static const Wallet__V1__StatementEntry init_value = WALLET__V1__STATEMENT_ENTRY__INIT;
+  *message = init_value;
+}
+size_t wallet__v1__statement_entry__get_packed_size
+                     (const Wallet__V1__StatementEntry *message)
+{
+  assert(message->base.descriptor == &wallet__v1__statement_entry__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__v1__statement_entry__pack
+                     (const Wallet__V1__StatementEntry *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__v1__statement_entry__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__v1__statement_entry__pack_to_buffer
+                     (const Wallet__V1__StatementEntry *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__v1__statement_entry__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__V1__StatementEntry *
+       wallet__v1__statement_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__V1__StatementEntry *)
+     protobuf_c_message_unpack (&wallet__v1__statement_entry__descriptor,
+                                allocator, len, data);
+}
+void   wallet__v1__statement_entry__free_unpacked
+                     (Wallet__V1__StatementEntry *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__v1__statement_entry__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   wallet__v1__list_account_transactions_response__init
+                     (Wallet__V1__ListAccountTransactionsResponse         *message)
+{
+  static const Wallet__V1__ListAccountTransactionsResponse init_value = WALLET__V1__LIST_ACCOUNT_TRANSACTIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t wallet__v1__list_account_transactions_response__get_packed_size
+                     (const Wallet__V1__ListAccountTransactionsResponse *message)
+{
+  assert(message->base.descriptor == &wallet__v1__list_account_transactions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t wallet__v1__list_account_transactions_response__pack
+                     (const Wallet__V1__ListAccountTransactionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &wallet__v1__list_account_transactions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t wallet__v1__list_account_transactions_response__pack_to_buffer
+                     (const Wallet__V1__ListAccountTransactionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &wallet__v1__list_account_transactions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Wallet__V1__ListAccountTransactionsResponse *
+       wallet__v1__list_account_transactions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Wallet__V1__ListAccountTransactionsResponse *)
+     protobuf_c_message_unpack (&wallet__v1__list_account_transactions_response__descriptor,
+                                allocator, len, data);
+}
+void   wallet__v1__list_account_transactions_response__free_unpacked
+                     (Wallet__V1__ListAccountTransactionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &wallet__v1__list_account_transactions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor wallet__v1__client__field_descriptors[4] =
 {
   {
@@ -1372,7 +1507,238 @@ const ProtobufCMessageDescriptor wallet__v1__get_transaction_request__descriptor
   (ProtobufCMessageInit) wallet__v1__get_transaction_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor wallet__v1__wallet_core__method_descriptors[10] =
+static const ProtobufCFieldDescriptor wallet__v1__list_account_transactions_request__field_descriptors[3] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__ListAccountTransactionsRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__ListAccountTransactionsRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__ListAccountTransactionsRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__v1__list_account_transactions_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+  1,   /* field[1] = page_size */
+  2,   /* field[2] = page_token */
+};
+static const ProtobufCIntRange wallet__v1__list_account_transactions_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor wallet__v1__list_account_transactions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.v1.ListAccountTransactionsRequest",
+  "ListAccountTransactionsRequest",
+  "Wallet__V1__ListAccountTransactionsRequest",
+  "wallet.v1",
+  sizeof(Wallet__V1__ListAccountTransactionsRequest),
+  3,
+  wallet__v1__list_account_transactions_request__field_descriptors,
+  wallet__v1__list_account_transactions_request__field_indices_by_name,
+  1,  wallet__v1__list_account_transactions_request__number_ranges,
+  (ProtobufCMessageInit) wallet__v1__list_account_transactions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wallet__v1__statement_entry__field_descriptors[6] =
+{
+  {
+    "transaction_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__StatementEntry, transaction_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__StatementEntry, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "counterparty_account_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__StatementEntry, counterparty_account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "amount",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__StatementEntry, amount),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "balance_after",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__StatementEntry, balance_after),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__StatementEntry, created_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__v1__statement_entry__field_indices_by_name[] = {
+  3,   /* field[3] = amount */
+  4,   /* field[4] = balance_after */
+  2,   /* field[2] = counterparty_account_id */
+  5,   /* field[5] = created_at */
+  0,   /* field[0] = transaction_id */
+  1,   /* field[1] = version */
+};
+static const ProtobufCIntRange wallet__v1__statement_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor wallet__v1__statement_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.v1.StatementEntry",
+  "StatementEntry",
+  "Wallet__V1__StatementEntry",
+  "wallet.v1",
+  sizeof(Wallet__V1__StatementEntry),
+  6,
+  wallet__v1__statement_entry__field_descriptors,
+  wallet__v1__statement_entry__field_indices_by_name,
+  1,  wallet__v1__statement_entry__number_ranges,
+  (ProtobufCMessageInit) wallet__v1__statement_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor wallet__v1__list_account_transactions_response__field_descriptors[3] =
+{
+  {
+    "account_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__ListAccountTransactionsResponse, account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entries",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Wallet__V1__ListAccountTransactionsResponse, n_entries),
+    offsetof(Wallet__V1__ListAccountTransactionsResponse, entries),
+    &wallet__v1__statement_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Wallet__V1__ListAccountTransactionsResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned wallet__v1__list_account_transactions_response__field_indices_by_name[] = {
+  0,   /* field[0] = account_id */
+  1,   /* field[1] = entries */
+  2,   /* field[2] = next_page_token */
+};
+static const ProtobufCIntRange wallet__v1__list_account_transactions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor wallet__v1__list_account_transactions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "wallet.v1.ListAccountTransactionsResponse",
+  "ListAccountTransactionsResponse",
+  "Wallet__V1__ListAccountTransactionsResponse",
+  "wallet.v1",
+  sizeof(Wallet__V1__ListAccountTransactionsResponse),
+  3,
+  wallet__v1__list_account_transactions_response__field_descriptors,
+  wallet__v1__list_account_transactions_response__field_indices_by_name,
+  1,  wallet__v1__list_account_transactions_response__number_ranges,
+  (ProtobufCMessageInit) wallet__v1__list_account_transactions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor wallet__v1__wallet_core__method_descriptors[11] =
 {
   { "CreateClient", &wallet__v1__create_client_request__descriptor, &wallet__v1__client__descriptor },
   { "GetClient", &wallet__v1__get_client_request__descriptor, &wallet__v1__client__descriptor },
@@ -1380,6 +1746,7 @@ static const ProtobufCMethodDescriptor wallet__v1__wallet_core__method_descripto
   { "CreateAccount", &wallet__v1__create_account_request__descriptor, &wallet__v1__account__descriptor },
   { "GetAccount", &wallet__v1__get_account_request__descriptor, &wallet__v1__account__descriptor },
   { "ListAccounts", &wallet__v1__list_accounts_request__descriptor, &wallet__v1__list_accounts_response__descriptor },
+  { "ListAccountTransactions", &wallet__v1__list_account_transactions_request__descriptor, &wallet__v1__list_account_transactions_response__descriptor },
   { "CreateTransaction", &wallet__v1__create_transaction_request__descriptor, &wallet__v1__transaction__descriptor },
   { "GetTransaction", &wallet__v1__get_transaction_request__descriptor, &wallet__v1__transaction__descriptor },
   { "Health", &wallet__v1__health_request__descriptor, &wallet__v1__health_response__descriptor },
@@ -1388,14 +1755,15 @@ static const ProtobufCMethodDescriptor wallet__v1__wallet_core__method_descripto
 const unsigned wallet__v1__wallet_core__method_indices_by_name[] = {
   3,        /* CreateAccount */
   0,        /* CreateClient */
-  6,        /* CreateTransaction */
+  7,        /* CreateTransaction */
   4,        /* GetAccount */
   1,        /* GetClient */
-  7,        /* GetTransaction */
-  8,        /* Health */
+  8,        /* GetTransaction */
+  9,        /* Health */
+  6,        /* ListAccountTransactions */
   5,        /* ListAccounts */
   2,        /* ListClients */
-  9         /* Ready */
+  10         /* Ready */
 };
 const ProtobufCServiceDescriptor wallet__v1__wallet_core__descriptor =
 {
@@ -1404,7 +1772,7 @@ const ProtobufCServiceDescriptor wallet__v1__wallet_core__descriptor =
   "WalletCore",
   "Wallet__V1__WalletCore",
   "wallet.v1",
-  10,
+  11,
   wallet__v1__wallet_core__method_descriptors,
   wallet__v1__wallet_core__method_indices_by_name
 };
@@ -1456,13 +1824,21 @@ void wallet__v1__wallet_core__list_accounts(ProtobufCService *service,
   assert(service->descriptor == &wallet__v1__wallet_core__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void wallet__v1__wallet_core__list_account_transactions(ProtobufCService *service,
+                                                        const Wallet__V1__ListAccountTransactionsRequest *input,
+                                                        Wallet__V1__ListAccountTransactionsResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &wallet__v1__wallet_core__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void wallet__v1__wallet_core__create_transaction(ProtobufCService *service,
                                                  const Wallet__V1__CreateTransactionRequest *input,
                                                  Wallet__V1__Transaction_Closure closure,
                                                  void *closure_data)
 {
   assert(service->descriptor == &wallet__v1__wallet_core__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void wallet__v1__wallet_core__get_transaction(ProtobufCService *service,
                                               const Wallet__V1__GetTransactionRequest *input,
@@ -1470,7 +1846,7 @@ void wallet__v1__wallet_core__get_transaction(ProtobufCService *service,
                                               void *closure_data)
 {
   assert(service->descriptor == &wallet__v1__wallet_core__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void wallet__v1__wallet_core__health(ProtobufCService *service,
                                      const Wallet__V1__HealthRequest *input,
@@ -1478,7 +1854,7 @@ void wallet__v1__wallet_core__health(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &wallet__v1__wallet_core__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void wallet__v1__wallet_core__ready(ProtobufCService *service,
                                     const Wallet__V1__HealthRequest *input,
@@ -1486,7 +1862,7 @@ void wallet__v1__wallet_core__ready(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &wallet__v1__wallet_core__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void wallet__v1__wallet_core__init (Wallet__V1__WalletCore_Service *service,
                                     Wallet__V1__WalletCore_ServiceDestroy destroy)

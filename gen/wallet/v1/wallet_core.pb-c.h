@@ -31,6 +31,9 @@ typedef struct Wallet__V1__ListAccountsResponse Wallet__V1__ListAccountsResponse
 typedef struct Wallet__V1__CreateTransactionRequest Wallet__V1__CreateTransactionRequest;
 typedef struct Wallet__V1__Transaction Wallet__V1__Transaction;
 typedef struct Wallet__V1__GetTransactionRequest Wallet__V1__GetTransactionRequest;
+typedef struct Wallet__V1__ListAccountTransactionsRequest Wallet__V1__ListAccountTransactionsRequest;
+typedef struct Wallet__V1__StatementEntry Wallet__V1__StatementEntry;
+typedef struct Wallet__V1__ListAccountTransactionsResponse Wallet__V1__ListAccountTransactionsResponse;
 
 
 /* --- enums --- */
@@ -79,7 +82,7 @@ struct  Wallet__V1__ListClientsRequest
 {
   ProtobufCMessage base;
   /*
-   * 1..1000, default 100
+   * at most 1000; 0 or absent: 100
    */
   int32_t page_size;
   /*
@@ -154,7 +157,7 @@ struct  Wallet__V1__ListAccountsRequest
 {
   ProtobufCMessage base;
   /*
-   * 1..1000, default 100
+   * at most 1000; 0 or absent: 100
    */
   int32_t page_size;
   char *page_token;
@@ -221,6 +224,67 @@ struct  Wallet__V1__GetTransactionRequest
 #define WALLET__V1__GET_TRANSACTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&wallet__v1__get_transaction_request__descriptor) \
     , (char *)protobuf_c_empty_string }
+
+
+struct  Wallet__V1__ListAccountTransactionsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * the account
+   */
+  char *id;
+  /*
+   * 1..1000, default 100
+   */
+  int32_t page_size;
+  /*
+   * next_page_token of the previous page
+   */
+  char *page_token;
+};
+#define WALLET__V1__LIST_ACCOUNT_TRANSACTIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__v1__list_account_transactions_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * One transfer seen from one account.
+ */
+struct  Wallet__V1__StatementEntry
+{
+  ProtobufCMessage base;
+  char *transaction_id;
+  /*
+   * the account's version after the transfer
+   */
+  int64_t version;
+  char *counterparty_account_id;
+  /*
+   * signed minor units: < 0 sent, > 0 received
+   */
+  int64_t amount;
+  int64_t balance_after;
+  Google__Protobuf__Timestamp *created_at;
+};
+#define WALLET__V1__STATEMENT_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__v1__statement_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, NULL }
+
+
+struct  Wallet__V1__ListAccountTransactionsResponse
+{
+  ProtobufCMessage base;
+  char *account_id;
+  size_t n_entries;
+  Wallet__V1__StatementEntry **entries;
+  /*
+   * empty on the last page
+   */
+  char *next_page_token;
+};
+#define WALLET__V1__LIST_ACCOUNT_TRANSACTIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&wallet__v1__list_account_transactions_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 /* Wallet__V1__Client methods */
@@ -470,6 +534,63 @@ Wallet__V1__GetTransactionRequest *
 void   wallet__v1__get_transaction_request__free_unpacked
                      (Wallet__V1__GetTransactionRequest *message,
                       ProtobufCAllocator *allocator);
+/* Wallet__V1__ListAccountTransactionsRequest methods */
+void   wallet__v1__list_account_transactions_request__init
+                     (Wallet__V1__ListAccountTransactionsRequest         *message);
+size_t wallet__v1__list_account_transactions_request__get_packed_size
+                     (const Wallet__V1__ListAccountTransactionsRequest   *message);
+size_t wallet__v1__list_account_transactions_request__pack
+                     (const Wallet__V1__ListAccountTransactionsRequest   *message,
+                      uint8_t             *out);
+size_t wallet__v1__list_account_transactions_request__pack_to_buffer
+                     (const Wallet__V1__ListAccountTransactionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__V1__ListAccountTransactionsRequest *
+       wallet__v1__list_account_transactions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__v1__list_account_transactions_request__free_unpacked
+                     (Wallet__V1__ListAccountTransactionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Wallet__V1__StatementEntry methods */
+void   wallet__v1__statement_entry__init
+                     (Wallet__V1__StatementEntry         *message);
+size_t wallet__v1__statement_entry__get_packed_size
+                     (const Wallet__V1__StatementEntry   *message);
+size_t wallet__v1__statement_entry__pack
+                     (const Wallet__V1__StatementEntry   *message,
+                      uint8_t             *out);
+size_t wallet__v1__statement_entry__pack_to_buffer
+                     (const Wallet__V1__StatementEntry   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__V1__StatementEntry *
+       wallet__v1__statement_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__v1__statement_entry__free_unpacked
+                     (Wallet__V1__StatementEntry *message,
+                      ProtobufCAllocator *allocator);
+/* Wallet__V1__ListAccountTransactionsResponse methods */
+void   wallet__v1__list_account_transactions_response__init
+                     (Wallet__V1__ListAccountTransactionsResponse         *message);
+size_t wallet__v1__list_account_transactions_response__get_packed_size
+                     (const Wallet__V1__ListAccountTransactionsResponse   *message);
+size_t wallet__v1__list_account_transactions_response__pack
+                     (const Wallet__V1__ListAccountTransactionsResponse   *message,
+                      uint8_t             *out);
+size_t wallet__v1__list_account_transactions_response__pack_to_buffer
+                     (const Wallet__V1__ListAccountTransactionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Wallet__V1__ListAccountTransactionsResponse *
+       wallet__v1__list_account_transactions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   wallet__v1__list_account_transactions_response__free_unpacked
+                     (Wallet__V1__ListAccountTransactionsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Wallet__V1__Client_Closure)
@@ -511,6 +632,15 @@ typedef void (*Wallet__V1__Transaction_Closure)
 typedef void (*Wallet__V1__GetTransactionRequest_Closure)
                  (const Wallet__V1__GetTransactionRequest *message,
                   void *closure_data);
+typedef void (*Wallet__V1__ListAccountTransactionsRequest_Closure)
+                 (const Wallet__V1__ListAccountTransactionsRequest *message,
+                  void *closure_data);
+typedef void (*Wallet__V1__StatementEntry_Closure)
+                 (const Wallet__V1__StatementEntry *message,
+                  void *closure_data);
+typedef void (*Wallet__V1__ListAccountTransactionsResponse_Closure)
+                 (const Wallet__V1__ListAccountTransactionsResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -542,6 +672,10 @@ struct Wallet__V1__WalletCore_Service
                         const Wallet__V1__ListAccountsRequest *input,
                         Wallet__V1__ListAccountsResponse_Closure closure,
                         void *closure_data);
+  void (*list_account_transactions)(Wallet__V1__WalletCore_Service *service,
+                                    const Wallet__V1__ListAccountTransactionsRequest *input,
+                                    Wallet__V1__ListAccountTransactionsResponse_Closure closure,
+                                    void *closure_data);
   void (*create_transaction)(Wallet__V1__WalletCore_Service *service,
                              const Wallet__V1__CreateTransactionRequest *input,
                              Wallet__V1__Transaction_Closure closure,
@@ -572,6 +706,7 @@ void wallet__v1__wallet_core__init (Wallet__V1__WalletCore_Service *service,
       function_prefix__ ## create_account,\
       function_prefix__ ## get_account,\
       function_prefix__ ## list_accounts,\
+      function_prefix__ ## list_account_transactions,\
       function_prefix__ ## create_transaction,\
       function_prefix__ ## get_transaction,\
       function_prefix__ ## health,\
@@ -600,6 +735,10 @@ void wallet__v1__wallet_core__list_accounts(ProtobufCService *service,
                                             const Wallet__V1__ListAccountsRequest *input,
                                             Wallet__V1__ListAccountsResponse_Closure closure,
                                             void *closure_data);
+void wallet__v1__wallet_core__list_account_transactions(ProtobufCService *service,
+                                                        const Wallet__V1__ListAccountTransactionsRequest *input,
+                                                        Wallet__V1__ListAccountTransactionsResponse_Closure closure,
+                                                        void *closure_data);
 void wallet__v1__wallet_core__create_transaction(ProtobufCService *service,
                                                  const Wallet__V1__CreateTransactionRequest *input,
                                                  Wallet__V1__Transaction_Closure closure,
@@ -632,6 +771,9 @@ extern const ProtobufCMessageDescriptor wallet__v1__list_accounts_response__desc
 extern const ProtobufCMessageDescriptor wallet__v1__create_transaction_request__descriptor;
 extern const ProtobufCMessageDescriptor wallet__v1__transaction__descriptor;
 extern const ProtobufCMessageDescriptor wallet__v1__get_transaction_request__descriptor;
+extern const ProtobufCMessageDescriptor wallet__v1__list_account_transactions_request__descriptor;
+extern const ProtobufCMessageDescriptor wallet__v1__statement_entry__descriptor;
+extern const ProtobufCMessageDescriptor wallet__v1__list_account_transactions_response__descriptor;
 extern const ProtobufCServiceDescriptor wallet__v1__wallet_core__descriptor;
 
 PROTOBUF_C__END_DECLS
