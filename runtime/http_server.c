@@ -418,6 +418,8 @@ static int check_framing(http_call *call, enum MHD_Result *answer) {
 /* Headers are in: route, and refuse an announced oversized body before reading it. */
 static enum MHD_Result on_headers(http_call *call) {
   http_server *srv = call->srv;
+  call->route_label = "unmatched"; /* until route_request: a framing 400 is counted so */
+  call->hist_index = (int)srv->nroutes;
   enum MHD_Result framing = MHD_NO;
   if (check_framing(call, &framing))
     return framing;
