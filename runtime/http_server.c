@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pbjson.h"
+#include "pbjson_internal.h"
 #include "timeutil.h"
 
 #define DEFAULT_MAX_BODY (64u * 1024u)
@@ -486,9 +487,18 @@ typedef struct query_ctx {
 static int set_query_field(void *ctx, const char *key, const char *value, char *err,
                            size_t errlen) {
   query_ctx *q = ctx;
+  /* Unknown query parameters are ignored, as grpc-gateway does: a cache-buster such as
+   * ?_=123 must not turn a read into a 400. (Unknown body fields stay rejected.) */
+  if (pbjson_field_by_name(q->msg->descriptor, key) == NULL)
+    return 0;
   char perr[PBJSON_ERR_MAX];
   if (pbjson_set_field(q->msg, key, value, perr, sizeof perr) != 0) {
-    snprintf(err, errlen, "query parameter %.64s: %s", key, perr);
+    /* pbjson already names the field ("min_version: ..."): say it once */
+    const char *detail = perr;
+    size_t klen = strlen(key);
+    if (strncmp(detail, key, klen) == 0 && detail[klen] == ':' && detail[klen + 1] == ' ')
+      detail += klen + 2;
+    snprintf(err, errlen, "query parameter %.64s: %s", key, detail);
     return -1;
   }
   return 0;
