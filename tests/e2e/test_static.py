@@ -577,7 +577,7 @@ def main():
     args = ap.parse_args()
     for fn in (t_parses, t_compose_config, t_ports, t_readme_ports, t_healthchecks, t_readyz, t_env,
                t_pinned, t_depends, t_databases, t_kafka, t_dockerfile, t_dotenv, t_kafka_ui, t_stack,
-               t_client_http):
+               t_client_http, t_compose_cluster):
         fn()
     t_runtime_libs(args.bin_dir)
     passed = sum(1 for ok, _, _ in results if ok is True)
