@@ -25,6 +25,15 @@ static void dead_letter_on_delivery(void *msg_opaque, rd_kafka_resp_err_t err,
   }
 }
 
+/* Registered when the dead-letter producer is made, so /metrics shows the series at 0
+ * from the start (issue 13), not only after the first dead letter. */
+static metric *dead_lettered_metric(void) {
+  return metrics_counter("events_dead_lettered_total",
+                         "Records of the balances topic sent to the dead-letter "
+                         "topic (undecodable or invalid).",
+                         NULL);
+}
+
 dead_letter *dead_letter_new(const char *brokers, const char *topic,
                              const char *const *extra_conf, char *err, size_t errlen) {
   dead_letter *d = calloc(1, sizeof *d);
@@ -35,6 +44,7 @@ dead_letter *dead_letter_new(const char *brokers, const char *topic,
   d->producer = kafka_producer_new(brokers, "balances-dlq", dead_letter_on_delivery, d,
                                    extra_conf, err, errlen);
   if (d->producer == NULL) goto fail;
+  (void)dead_lettered_metric();
   return d;
 fail:
   if (d != NULL) free(d->topic);
@@ -66,13 +76,7 @@ static rd_kafka_headers_t *dead_letter_headers(const dead_letter_item *it) {
 
 int dead_letter_deliver(dead_letter *d, dead_letter_item *items, size_t n, int timeout_ms,
                         char *err, size_t errlen) {
-  static metric *dead_lettered;
-  if (dead_lettered == NULL) {
-    dead_lettered = metrics_counter("events_dead_lettered_total",
-                                    "Records of the balances topic sent to the dead-letter "
-                                    "topic (undecodable or invalid).",
-                                    NULL);
-  }
+  metric *dead_lettered = dead_lettered_metric();
   for (size_t i = 0; i < n; i++) {
     dead_letter_item *it = &items[i];
     if (it->state != DLQ_NEW && it->state != DLQ_FAILED) continue;

@@ -18,10 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http_edge.h"
 #include "http_route.h"
 #include "log.h"
 #include "metrics.h"
 #include "pbjson.h"
+#include "pbjson_internal.h"
 #include "timeutil.h"
 
 #define DEFAULT_MAX_BODY (64u * 1024u)
@@ -44,6 +46,12 @@ typedef struct resp_header {
 
 struct http_server {
   struct MHD_Daemon *mhd;
+  http_edge *edge;
+  /* on_mhd_log's rate limit: lines written in the current second, and suppressed ones */
+  pthread_mutex_t log_mu;
+  int64_t log_window_us;
+  unsigned log_lines;
+  unsigned long log_suppressed;
   const http_route *routes;
   size_t nroutes;
   size_t max_body;
@@ -290,7 +298,9 @@ static void route_request(http_call *call) {
     const http_route *r = &srv->routes[i];
     http_route_match m;
     int rc = http_route_match_path(r->pattern, call->uri, plen, &m);
-    if (rc == HTTP_ROUTE_MATCH && strcmp(r->method, call->method) == 0) {
+    int same_method = strcmp(r->method, call->method) == 0 ||
+                      (strcmp(call->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0);
+    if (rc == HTTP_ROUTE_MATCH && same_method) {
       call->route = r;
       call->route_label = r->pattern;
       call->hist_index = (int)i;
@@ -313,8 +323,9 @@ static void route_request(http_call *call) {
         call->hist_index = (int)i;
       }
       if (strstr(allow, r->method) == NULL) {
-        int w = snprintf(allow + allow_len, sizeof allow - allow_len, "%s%s",
-                         allow_len > 0 ? ", " : "", r->method);
+        int w = snprintf(allow + allow_len, sizeof allow - allow_len, "%s%s%s",
+                         allow_len > 0 ? ", " : "", r->method,
+                         strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
         if (w > 0 && (size_t)w < sizeof allow - allow_len)
           allow_len += (size_t)w;
       }
@@ -329,21 +340,90 @@ static void route_request(http_call *call) {
   }
 }
 
+static int media_type_is(const char *ct, const char *type) {
+  size_t n = strlen(type);
+  if (strncasecmp(ct, type, n) != 0)
+    return 0;
+  char c = ct[n];
+  return c == '\0' || c == ';' || c == ' ' || c == '\t';
+}
+
+/* A body is read as JSON when it says so, says nothing, or carries curl's default
+ * (application/x-www-form-urlencoded), as grpc-gateway's "*" marshaler does; anything
+ * clearly else (application/xml, multipart/form-data, text/plain ...) is a 415. */
 static int is_json_content_type(const char *ct) {
   if (ct == NULL)
-    return 0;
+    return 1;
   while (*ct == ' ' || *ct == '\t')
     ct++;
-  static const char json[] = "application/json";
-  if (strncasecmp(ct, json, sizeof json - 1) != 0)
-    return 0;
-  char c = ct[sizeof json - 1];
-  return c == '\0' || c == ';' || c == ' ' || c == '\t';
+  return *ct == '\0' || media_type_is(ct, "application/json") ||
+         media_type_is(ct, "application/x-www-form-urlencoded");
+}
+
+typedef struct header_counts {
+  unsigned content_length, transfer_encoding, host, content_type, idempotency_key;
+} header_counts;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value) {
+  (void)kind;
+  (void)value;
+  header_counts *n = cls;
+  if (key == NULL)
+    return MHD_YES;
+  if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+    n->content_length++;
+  else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+    n->transfer_encoding++;
+  else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+    n->host++;
+  else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
+    n->content_type++;
+  else if (strcasecmp(key, "Idempotency-Key") == 0)
+    n->idempotency_key++;
+  return MHD_YES;
+}
+
+/* Strict framing (RFC 9112 6.3): two Content-Length headers, or Transfer-Encoding with
+ * Content-Length, is a 400 and the connection is closed, so that nothing after the head
+ * is read as another request. A repeated header that must be single is a 400 too. */
+static int check_framing(http_call *call, enum MHD_Result *answer) {
+  header_counts n = {0};
+  MHD_get_connection_values(call->conn, MHD_HEADER_KIND, &count_header, &n);
+  const char *why = NULL;
+  if (n.content_length > 1)
+    why = "more than one Content-Length header";
+  else if (n.transfer_encoding > 0 && n.content_length > 0)
+    why = "both Transfer-Encoding and Content-Length";
+  else if (n.transfer_encoding > 1)
+    why = "more than one Transfer-Encoding header";
+  if (why != NULL) {
+    http_call_set_header(call, MHD_HTTP_HEADER_CONNECTION, "close");
+    *answer = respond_error(call, 400, RPC_INVALID_ARGUMENT, why);
+    return 1;
+  }
+  if (n.host > 1)
+    why = "more than one Host header";
+  else if (n.content_type > 1)
+    why = "more than one Content-Type header";
+  else if (n.idempotency_key > 1)
+    why = "more than one Idempotency-Key header";
+  if (why != NULL) {
+    http_call_set_header(call, MHD_HTTP_HEADER_CONNECTION, "close");
+    *answer = respond_error(call, 400, RPC_INVALID_ARGUMENT, why);
+    return 1;
+  }
+  return 0;
 }
 
 /* Headers are in: route, and refuse an announced oversized body before reading it. */
 static enum MHD_Result on_headers(http_call *call) {
   http_server *srv = call->srv;
+  call->route_label = "unmatched"; /* until route_request: a framing 400 is counted so */
+  call->hist_index = (int)srv->nroutes;
+  enum MHD_Result framing = MHD_NO;
+  if (check_framing(call, &framing))
+    return framing;
   route_request(call);
   const char *cl = MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND,
                                                MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -407,9 +487,18 @@ typedef struct query_ctx {
 static int set_query_field(void *ctx, const char *key, const char *value, char *err,
                            size_t errlen) {
   query_ctx *q = ctx;
+  /* Unknown query parameters are ignored, as grpc-gateway does: a cache-buster such as
+   * ?_=123 must not turn a read into a 400. (Unknown body fields stay rejected.) */
+  if (pbjson_field_by_name(q->msg->descriptor, key) == NULL)
+    return 0;
   char perr[PBJSON_ERR_MAX];
   if (pbjson_set_field(q->msg, key, value, perr, sizeof perr) != 0) {
-    snprintf(err, errlen, "query parameter %.64s: %s", key, perr);
+    /* pbjson already names the field ("min_version: ..."): say it once */
+    const char *detail = perr;
+    size_t klen = strlen(key);
+    if (strncmp(detail, key, klen) == 0 && detail[klen] == ':' && detail[klen + 1] == ' ')
+      detail += klen + 2;
+    snprintf(err, errlen, "query parameter %.64s: %s", key, detail);
     return -1;
   }
   return 0;
@@ -639,6 +728,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
   if (call == NULL)
     return NULL;
   call->srv = cls;
+  if (uri != NULL && (strncasecmp(uri, "http://", 7) == 0 || strncasecmp(uri, "https://", 8) == 0)) {
+    /* absolute-form (RFC 9112 3.2.2): the path starts after the authority */
+    const char *p = strchr(uri + (uri[4] == ':' ? 7 : 8), '/');
+    uri = p != NULL ? p : "/";
+  }
   call->uri = strdup(uri != NULL ? uri : "");
   call->headers_tail = &call->headers;
   if (call->uri == NULL) {
@@ -668,6 +762,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     srv->inflight++;
     pthread_mutex_unlock(&srv->mu);
     call->counted = 1;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    http_edge_phase(srv->edge, conn,
+                    te != NULL || (cl != NULL && strcmp(cl, "0") != 0)
+                        ? HTTP_EDGE_HEAD_DONE_BODY
+                        : HTTP_EDGE_HEAD_DONE_NO_BODY);
     return on_headers(call);
   }
   if (*upload_data_size != 0) {
@@ -677,6 +779,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
   }
   if (call->status_sent != 0)
     return MHD_YES; /* answered early (413 on Content-Length) */
+  http_edge_phase(srv->edge, conn, HTTP_EDGE_REQUEST_DONE);
   return on_request_done(call);
 }
 
@@ -710,11 +813,11 @@ static void record_metrics(http_call *call) {
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)conn;
   (void)toe;
   http_server *srv = cls;
   http_call *call = *req_cls;
   *req_cls = NULL;
+  http_edge_phase(srv->edge, conn, HTTP_EDGE_ANSWERED);
   if (call == NULL)
     return;
   if (call->started && call->status_sent != 0)
@@ -730,7 +833,29 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 
 __attribute__((format(printf, 2, 0)))
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
-  (void)cls;
+  /* A client decides how often libmicrohttpd complains (each aborted connection is a
+   * line): at most 5 lines a second, the rest counted and reported with the next line. */
+  http_server *srv = cls;
+  unsigned long suppressed = 0;
+  pthread_mutex_lock(&srv->log_mu);
+  int64_t now = mono_us();
+  if (now - srv->log_window_us >= 1000000) {
+    srv->log_window_us = now;
+    srv->log_lines = 0;
+  }
+  int write = srv->log_lines < 5;
+  if (write) {
+    srv->log_lines++;
+    suppressed = srv->log_suppressed;
+    srv->log_suppressed = 0;
+  } else {
+    srv->log_suppressed++;
+  }
+  pthread_mutex_unlock(&srv->log_mu);
+  if (!write)
+    return;
+  if (suppressed > 0)
+    log_warn("libmicrohttpd: %lu similar lines suppressed", suppressed);
   char buf[512];
   vsnprintf(buf, sizeof buf, fmt, ap);
   size_t n = strlen(buf);
@@ -792,6 +917,8 @@ static void server_free(http_server *srv) {
   workers_join(srv);
   free(srv->workers);
   free(srv->route_hist);
+  http_edge_stop(srv->edge);
+  pthread_mutex_destroy(&srv->log_mu);
   pthread_cond_destroy(&srv->work);
   pthread_cond_destroy(&srv->finished);
   pthread_cond_destroy(&srv->idle);
@@ -836,6 +963,7 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
     return NULL;
   }
   pthread_mutex_init(&srv->mu, NULL);
+  pthread_mutex_init(&srv->log_mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the drain deadline must not jump */
@@ -879,13 +1007,28 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
     }
   }
 
+  {
+    http_edge_config ec = {.max_connections = max_conn,
+                           .head_timeout_s = srv->timeout_s,
+                           .body_timeout_s = srv->timeout_s};
+    srv->edge = http_edge_start(&ec);
+    if (srv->edge == NULL) {
+      snprintf(err, errlen, "cannot start the HTTP edge thread");
+      goto fail;
+    }
+  }
+  /* MHD's own limit sits above ours: http_edge decides what happens at max_conn (the
+   * oldest waiting connection goes), instead of new clients waiting in the accept queue. */
+  unsigned mhd_limit = max_conn * 2 + 64;
   errno = 0;
   srv->mhd = MHD_start_daemon(
       flags, cfg->port, NULL, NULL, &on_access, srv,
       /* first, or MHD logs the other options' complaints to stderr its own way */
       MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, srv,
       MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss,
-      MHD_OPTION_CONNECTION_LIMIT, max_conn,
+      MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+      MHD_OPTION_NOTIFY_CONNECTION, &http_edge_on_connection, srv->edge,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
       MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
       MHD_OPTION_NOTIFY_COMPLETED, &on_completed, srv,
       MHD_OPTION_URI_LOG_CALLBACK, &on_uri, srv,

@@ -76,7 +76,8 @@ typedef struct http_server_config {
   uint16_t port;                 /* 0 picks a free port: see http_server_port */
   size_t max_body_bytes;         /* 0 means 64 KiB */
   unsigned max_connections;      /* 0 means 512 */
-  unsigned connection_timeout_s; /* 0 means 10 */
+  unsigned connection_timeout_s; /* 0 means 10: idle timeout, request-head and body deadlines */
+  unsigned max_connections_per_ip; /* 0: no per-address limit */
   unsigned io_threads;           /* 0: thread per connection; N: N epoll threads */
   unsigned workers;              /* event-loop model: threads for `blocking` routes; 0 means 2 */
   void *app;                     /* handed to handlers through http_call_app */

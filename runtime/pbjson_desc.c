@@ -141,7 +141,22 @@ void pbjson_snippet(const char *s, char *out, size_t outlen) {
   if (!s) s = "";
   for (; *s && o < max && o < 32; s++) {
     unsigned char c = (unsigned char)*s;
-    /* Errors end up in JSON responses and logs: keep them ASCII and quote-free. */
+    /* Errors end up in JSON responses and logs: quote-free, no control bytes; a whole
+     * well-formed UTF-8 sequence (2-4 bytes, no surrogates/overlongs) is kept as it is
+     * so "1\u00e9" reads as such, not "1??"; any other byte becomes '?'. */
+    if (c >= 0xC2 && c <= 0xF4) {
+      size_t n = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4, k = 1;
+      const unsigned char *u = (const unsigned char *)s;
+      for (; k < n && (u[k] & 0xC0) == 0x80; k++) {}
+      int ok = k == n && !(c == 0xE0 && u[1] < 0xA0) && !(c == 0xED && u[1] >= 0xA0) &&
+               !(c == 0xF0 && u[1] < 0x90) && !(c == 0xF4 && u[1] >= 0x90);
+      if (ok && o + n <= max) {
+        memcpy(out + o, s, n);
+        o += n;
+        s += n - 1;
+        continue;
+      }
+    }
     out[o++] = (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') ? (char)c : '?';
   }
   if (*s && o + 3 < outlen) {

@@ -160,6 +160,52 @@ def t_parses():
     return f"{len(c['services'])} services"
 
 
+def _merge(base, over):
+    """compose's -f merge for what the cluster file uses: mappings key by key, ports appended."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        elif k == "ports" and isinstance(out.get(k), list):
+            out[k] = out[k] + v
+        else:
+            out[k] = v
+    return out
+
+
+@check("docker-compose.cluster.yml: three KRaft voters, RF=3, every instance complete and on its own port")
+def t_compose_cluster():
+    with open(os.path.join(ROOT, "docker-compose.cluster.yml"), encoding="utf-8") as f:
+        over = yaml.safe_load(f)
+    c = _merge(compose(), {k: v for k, v in over.items() if not k.startswith("x-")})
+    svcs = c["services"]
+    nodes = ["kafka", "kafka-2", "kafka-3"]
+    ids, voters, cids = set(), set(), set()
+    for n in nodes:
+        e = env_of(svcs[n])
+        ids.add(e["KAFKA_NODE_ID"])
+        voters.add(e["KAFKA_CONTROLLER_QUORUM_VOTERS"])
+        cids.add(e["CLUSTER_ID"])
+        assert e["KAFKA_MIN_INSYNC_REPLICAS"] == "2" and e["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3", n
+        assert f"PLAINTEXT://{n}:19092" in e["KAFKA_ADVERTISED_LISTENERS"], n
+    assert ids == {"1", "2", "3"} and len(voters) == 1 and len(cids) == 1, (ids, voters, cids)
+    assert voters.pop() == "1@kafka:29093,2@kafka-2:29093,3@kafka-3:29093"
+    for name, base in (("wallet-core-2", "wallet-core"), ("balances-2", "balances"),
+                       ("balances-3", "balances")):
+        missing = set(env_of(svcs[base])) - set(env_of(svcs[name]))
+        assert not missing, f"{name} lacks {sorted(missing)}"
+    for name in ("wallet-core", "wallet-core-2", "balances", "balances-2", "balances-3"):
+        e = env_of(svcs[name])
+        assert e["KAFKA_BROKERS"] == "kafka:19092,kafka-2:19092,kafka-3:19092", name
+        assert str(e["TOPIC_REPLICATION"]) == "3", name
+        assert set(nodes) <= set(svcs[name]["depends_on"]), name
+    published = [p.rsplit(":", 1)[0] for s in svcs.values() for p in s.get("ports", [])]
+    assert len(published) == len(set(published)), f"a host port published twice: {published}"
+    for v in ("kafka-2-data", "kafka-3-data"):
+        assert v in c["volumes"], v
+    return f"{len(svcs)} services with the override"
+
+
 @check("compose file validates with a compose implementation")
 def t_compose_config():
     for cmd in (["docker", "compose", "config", "-q"], ["docker-compose", "config", "-q"]):
@@ -587,7 +633,7 @@ def main():
     args = ap.parse_args()
     for fn in (t_parses, t_compose_config, t_ports, t_readme_ports, t_healthchecks, t_readyz, t_env,
                t_pinned, t_depends, t_one_build, t_up_waits, t_databases, t_kafka, t_dockerfile, t_dotenv, t_kafka_ui, t_stack,
-               t_client_http):
+               t_client_http, t_compose_cluster):
         fn()
     t_runtime_libs(args.bin_dir)
     passed = sum(1 for ok, _, _ in results if ok is True)

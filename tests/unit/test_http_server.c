@@ -397,11 +397,10 @@ static void test_query_params(void **state) {
   assert_string_equal(json_str(&r, "version"), "7");
   resp_free(&r);
 
-  /* an unknown parameter is an error naming it, as in grpc-gateway */
+  /* an unknown parameter is ignored, as grpc-gateway does (a cache-buster ?_=1 is fine) */
   assert_int_equal(
-      http_req(port_of(state), "GET", "/balances/q1?min_version=1&colour=red", NULL, NULL, &r), 0);
-  assert_int_equal(r.status, 400);
-  assert_non_null(strstr(assert_error_shape(&r, RPC_INVALID_ARGUMENT), "colour"));
+      http_req(port_of(state), "GET", "/balances/q1?min_version=1&colour=red&_=123", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 200);
   resp_free(&r);
 
   /* a value of the wrong type names the field */
@@ -504,7 +503,18 @@ static void test_content_type(void **state) {
   assert_error_shape(&r, RPC_INVALID_ARGUMENT);
   resp_free(&r);
 
+  /* no Content-Type, or curl's default form type: read as JSON (issue 13) */
   assert_int_equal(http_req(port_of(state), "POST", "/transactions", NULL, "{\"amount\":1}", &r),
+                   0);
+  assert_int_equal(r.status, 201);
+  resp_free(&r);
+  assert_int_equal(http_req(port_of(state), "POST", "/transactions",
+                            "application/x-www-form-urlencoded", "{\"amount\":1}", &r),
+                   0);
+  assert_int_equal(r.status, 201);
+  resp_free(&r);
+  assert_int_equal(http_req(port_of(state), "POST", "/transactions", "multipart/form-data; boundary=x",
+                            "{\"amount\":1}", &r),
                    0);
   assert_int_equal(r.status, 415);
   resp_free(&r);
@@ -603,7 +613,7 @@ static void test_not_found_and_method_not_allowed(void **state) {
   assert_int_equal(
       http_req(port_of(state), "POST", "/balances/abc", "application/json", "{}", &r), 0);
   assert_int_equal(r.status, 405);
-  assert_string_equal(resp_header(&r, "Allow", h, sizeof h), "GET");
+  assert_string_equal(resp_header(&r, "Allow", h, sizeof h), "GET, HEAD");
   assert_error_shape(&r, RPC_UNIMPLEMENTED);
   resp_free(&r);
 
@@ -760,23 +770,22 @@ static void test_connection_limit(void **state) {
   bg_start(&b, port, "/balances/slow");
   assert_int_equal(gate_wait_entered(2), 2);
 
-  /* Both slots are taken: MHD stops accepting, so a third client waits in the listen
-   * backlog instead of getting a thread of its own ... */
+  /* Both slots are taken by requests being served (none is waiting for bytes): a third
+   * client is refused at once (closed without an answer), not left in the accept queue. */
   bg_start(&c, port, "/balances/third");
-  usleep(300000);
-  assert_int_equal(__atomic_load_n(&c.done, __ATOMIC_SEQ_CST), 0);
+  int64_t t0 = now_ms();
+  while (!__atomic_load_n(&c.done, __ATOMIC_SEQ_CST) && now_ms() - t0 < 3000)
+    usleep(10000);
+  assert_int_equal(__atomic_load_n(&c.done, __ATOMIC_SEQ_CST), 1);
+  pthread_join(c.th, NULL);
+  assert_int_not_equal(c.rc, 0);
   assert_int_equal(gate_wait_entered(2), 2);
 
-  /* ... and is served as soon as a slot frees up. */
   gate_release();
   pthread_join(a.th, NULL);
   pthread_join(b.th, NULL);
-  pthread_join(c.th, NULL);
   assert_int_equal(a.r.status, 200);
   assert_int_equal(b.r.status, 200);
-  assert_int_equal(c.rc, 0);
-  assert_int_equal(c.r.status, 200);
-  assert_string_equal(json_str(&c.r, "account_id"), "third");
   resp_free(&a.r);
   resp_free(&b.r);
   resp_free(&c.r);

@@ -19,17 +19,25 @@ kafka_fetch() {
   touch "$marker"
 }
 
-# kafka_start DIR PORT CONTROLLER_PORT [PARTITIONS]: starts a broker whose data, logs and
-# pid file live in DIR, listening on 127.0.0.1:PORT. Returns once it serves metadata.
+# kafka_start DIR PORT CONTROLLER_PORT [PARTITIONS [NODE_ID VOTERS NODES]]: starts a broker
+# whose data, logs and pid file live in DIR, listening on 127.0.0.1:PORT. Returns once it
+# serves metadata. Cluster mode: NODE_ID of NODES combined nodes, VOTERS the
+# controller.quorum.voters list (id@host:port,...); internal topics get RF=min(3,NODES) and,
+# with three or more nodes, min.insync.replicas=2 (the broker default new topics inherit).
+# With NODES>1 it returns at once (a lone node has no quorum): the caller starts all nodes,
+# then waits with kafka_ready BROKERS NODES.
 kafka_start() {
-  local dir=$1 port=$2 cport=$3 partitions=${4:-3}
+  local dir=$1 port=$2 cport=$3 partitions=${4:-3} node=${5:-1} voters=${6:-} nodes=${7:-1}
+  [[ -n $voters ]] || voters="1@127.0.0.1:$cport"
+  local rf=$((nodes < 3 ? nodes : 3)) isr=1
+  ((nodes >= 3)) && isr=2
   kafka_fetch
   mkdir -p "$dir/data" "$dir/logs"
   if pid_alive "$dir/kafka.pid"; then return 0; fi
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$cport
+node.id=$node
+controller.quorum.voters=$voters
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
 advertised.listeners=PLAINTEXT://127.0.0.1:$port
 inter.broker.listener.name=PLAINTEXT
@@ -38,12 +46,14 @@ listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$dir/data
 num.partitions=$partitions
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor=$rf
 offsets.topic.num.partitions=3
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
+min.insync.replicas=$isr
+default.replication.factor=$rf
 group.initial.rebalance.delay.ms=0
 log.flush.interval.messages=9223372036854775807
 PROPS
@@ -71,14 +81,20 @@ PROPS
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
     >"$dir/logs/stdout.log" 2>&1 </dev/null &
   echo $! >"$dir/kafka.pid"
-  if ! wait_for "Kafka on port $port" 90 kafka_ready "127.0.0.1:$port"; then
+  ((nodes > 1)) && return 0
+  if ! wait_for "Kafka on port $port" 90 kafka_ready "127.0.0.1:$port" 1; then
     tail -30 "$dir/logs/stdout.log" "$dir/logs/server.log" >&2
     return 1
   fi
 }
 
-# kafka_ready BROKERS: the broker answers a metadata request.
-kafka_ready() { kcat -b "$1" -L -m 3 2>/dev/null | grep -q '1 brokers:'; }
+# kafka_ready BROKERS [N]: the broker answers a metadata request listing at least N (default 1)
+# brokers.
+kafka_ready() {
+  local n
+  n=$(kcat -b "$1" -L -m 3 2>/dev/null | sed -n 's/^ *\([0-9]\+\) brokers:.*/\1/p' | head -1)
+  [[ -n $n ]] && ((n >= ${2:-1}))
+}
 
 # A fixed cluster id: a data dir formatted once keeps it; 22 characters, base64url.
 kafka_cluster_id() { echo "d2FsbGV0LWVkYS1rcmFmdA"; }
