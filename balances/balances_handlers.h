@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "apply_notify.h"
+#include "balances_api.h" /* the handlers, one per rpc (generated) */
 #include "balance_reader.h"
 #include "db.h"
 #include "http_server.h"
@@ -20,15 +21,5 @@ typedef struct balances_app {
   int64_t min_version_wait_ms; /* bound of a ?min_version wait; 0 means 2000 */
   as_of_worker *as_of;         /* answers ?as_of lookups; NULL: inline (tests) */
 } balances_app;
-
-/* GET /balances/{account_id}[?min_version=N | ?as_of=T] */
-rpc_code balances_get_balance(http_call *call, const ProtobufCMessage *request,
-                              ProtobufCMessage *response, rpc_status *st);
-/* GET /healthz: the process is up. */
-rpc_code balances_health(http_call *call, const ProtobufCMessage *request,
-                         ProtobufCMessage *response, rpc_status *st);
-/* GET /readyz: database ping ok, consumer assigned, projector not stuck; 503 otherwise. */
-rpc_code balances_ready(http_call *call, const ProtobufCMessage *request,
-                        ProtobufCMessage *response, rpc_status *st);
 
 #endif

@@ -24,8 +24,14 @@ int as_of_parse(const char *s, int64_t *at_us) {
   int64_t sec = 0;
   int32_t ns = 0;
   if (s == NULL || pbjson_ts_parse(s, &sec, &ns) != 0) return -1;
-  /* DATETIME(6) range the history can hold; well past any real event. */
-  if (sec < 0 || sec > INT64_C(253402300799)) return -1;
+  /* Any RFC 3339 instant is a fair question. No event predates 1970 (the history's
+   * DATETIME(6) starts there), so an earlier instant asks "before the account existed"
+   * and gets the same 404 as 1970 does. */
+  if (sec < 0) {
+    sec = 0;
+    ns = 0;
+  }
+  if (sec > INT64_C(253402300799)) return -1;
   *at_us = sec * 1000000 + ns / 1000;
   return 0;
 }

@@ -28,11 +28,7 @@ void as_of_submit(as_of_worker *w, db_pool *pool, http_call *call, Wallet__V1__B
  * 0, or -1. */
 int as_of_parse(const char *s, int64_t *at_us);
 
-/* GET /balances[?page_size=&page_token=] */
-rpc_code balances_list_balances(http_call *call, const ProtobufCMessage *request,
-                                ProtobufCMessage *response, rpc_status *st);
-/* GET /balances/{account_id}/history[?page_size=&page_token=] */
-rpc_code balances_get_history(http_call *call, const ProtobufCMessage *request,
-                              ProtobufCMessage *response, rpc_status *st);
+/* balances_list_balances (GET /balances) and balances_get_history
+ * (GET /balances/{account_id}/history) are declared in the generated balances_api.h. */
 
 #endif

@@ -17,7 +17,7 @@
 #include "projector.h"
 #include "rebuild.h"
 #include "service.h"
-#include "balances_routes.h"
+#include "balances_api.h"
 #include "history_handlers.h"
 #include "timeutil.h"
 
@@ -167,8 +167,6 @@ static int run_service(const settings *s) {
       .projector = NULL, /* set once Kafka has the topics; handlers load it atomically */
       .min_version_wait_ms = s->min_version_wait_ms,
   };
-  size_t nroutes = 0;
-  const http_route *routes = balances_routes(&nroutes);
   http_server_config hc = {
       .bind_address = s->http_addr,
       .port = (uint16_t)s->http_port,
@@ -177,7 +175,7 @@ static int run_service(const settings *s) {
       .io_threads = service_io_threads(),
   };
   /* HTTP first: /healthz and /readyz must answer (not ready) while Kafka is still away. */
-  srv = http_server_start(&hc, routes, nroutes, err, sizeof err);
+  srv = http_server_start(&hc, balances_routes, balances_routes_count, err, sizeof err);
   if (srv == NULL) {
     log_error("http: %s", err);
     goto out;

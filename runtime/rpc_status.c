@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "utf8.h"
+
 rpc_code rpc_status_set(rpc_status *st, rpc_code code, const char *fmt, ...) {
   if (st == NULL)
     return code;
@@ -13,6 +15,8 @@ rpc_code rpc_status_set(rpc_status *st, rpc_code code, const char *fmt, ...) {
   /* Truncation is fine: the message is for a person, and RPC_MESSAGE_MAX is generous. */
   vsnprintf(st->message, sizeof st->message, fmt, ap);
   va_end(ap);
+  /* It goes out in a JSON body: "%.64s" of a client's input may have cut a character. */
+  utf8_scrub(st->message);
   return code;
 }
 

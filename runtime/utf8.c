@@ -1,6 +1,8 @@
 /* utf8: strict UTF-8 validation and encoding, shared by the JSON gateway and its tests. */
 #include "utf8.h"
 
+#include <string.h>
+
 int utf8_valid(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;
@@ -58,4 +60,18 @@ size_t utf8_encode(uint32_t cp, char *out) {
   o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
   o[3] = (unsigned char)(0x80 | (cp & 0x3F));
   return 4;
+}
+
+void utf8_scrub(char *s) {
+  size_t len = strlen(s);
+  for (size_t i = 0; i < len;) {
+    unsigned char c = (unsigned char)s[i];
+    size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+             : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (n > 0 && i + n <= len && utf8_valid(s + i, n)) {
+      i += n;
+    } else {
+      s[i++] = '?';
+    }
+  }
 }

@@ -12,4 +12,9 @@ int utf8_valid(const char *s, size_t len);
  * the byte count, or 0 when cp cannot be encoded. */
 size_t utf8_encode(uint32_t cp, char *out);
 
+/* Makes s (NUL-terminated) well-formed UTF-8 in place: each byte that does not begin a
+ * well-formed sequence (a stray continuation, a cut or overlong sequence, a surrogate)
+ * becomes '?'. Length is unchanged. */
+void utf8_scrub(char *s);
+
 #endif

@@ -8,30 +8,8 @@
 #include "db.h"
 #include "google/protobuf/timestamp.pb-c.h"
 #include "http_server.h"
+#include "wallet_api.h" /* the handlers, one per rpc (generated) */
 #include "wallet_err.h"
-
-rpc_code handlers_create_client(http_call *call, const ProtobufCMessage *req,
-                                ProtobufCMessage *resp, rpc_status *st);
-rpc_code handlers_get_client(http_call *call, const ProtobufCMessage *req,
-                             ProtobufCMessage *resp, rpc_status *st);
-rpc_code handlers_list_clients(http_call *call, const ProtobufCMessage *req,
-                               ProtobufCMessage *resp, rpc_status *st);
-rpc_code handlers_create_account(http_call *call, const ProtobufCMessage *req,
-                                 ProtobufCMessage *resp, rpc_status *st);
-rpc_code handlers_get_account(http_call *call, const ProtobufCMessage *req,
-                              ProtobufCMessage *resp, rpc_status *st);
-rpc_code handlers_list_accounts(http_call *call, const ProtobufCMessage *req,
-                                ProtobufCMessage *resp, rpc_status *st);
-rpc_code handlers_list_account_transactions(http_call *call, const ProtobufCMessage *req,
-                                            ProtobufCMessage *resp, rpc_status *st);
-rpc_code handlers_create_transaction(http_call *call, const ProtobufCMessage *req,
-                                     ProtobufCMessage *resp, rpc_status *st);
-rpc_code handlers_get_transaction(http_call *call, const ProtobufCMessage *req,
-                                  ProtobufCMessage *resp, rpc_status *st);
-rpc_code handlers_health(http_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                         rpc_status *st);
-rpc_code handlers_ready(http_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                        rpc_status *st);
 
 /* Shared by the handler files. */
 

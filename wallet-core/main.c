@@ -11,7 +11,7 @@
 #include "kafka_admin.h"
 #include "log.h"
 #include "outbox_relay.h"
-#include "routes.h"
+#include "wallet_api.h"
 #include "service.h"
 #include "timeutil.h"
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run_stack_e2e.sh: the end-to-end test of api/client.http against the native stack.
+# run_stack_e2e.sh: the end-to-end test of api/client.http against the native stack, then
+# the served API descriptions: /docs in a browser, schemathesis against /openapi.json.
 # Starts tools/stack on ports of its own (so a stack you are using keeps running), runs
 # every request of api/client.http, and always stops the stack again. A sanitizer report
 # in a service log fails the test too (the test build runs the services with ASan/UBSan).
@@ -40,6 +41,12 @@ rc=0
 /usr/bin/python3 "$ROOT/tests/e2e/run_client_http.py" \
   --var "wallet=http://127.0.0.1:$WALLET_HTTP_PORT" \
   --var "balances=http://127.0.0.1:$BALANCES_HTTP_PORT" || rc=1
+
+# The descriptions each service serves: browsable (/docs in headless Chromium) and true
+# (schemathesis, an outside fuzzer, against /openapi.json).
+bases=("http://127.0.0.1:$WALLET_HTTP_PORT" "http://127.0.0.1:$BALANCES_HTTP_PORT")
+/usr/bin/python3 "$ROOT/tests/e2e/check_docs_browser.py" "${bases[@]}" || rc=1
+/usr/bin/python3 "$ROOT/tests/e2e/run_schemathesis.py" "${bases[@]}" || rc=1
 
 "$ROOT/tools/stack" status || rc=1
 

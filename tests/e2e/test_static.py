@@ -541,26 +541,31 @@ def t_kafka_ui():
     assert cluster["bootstrapServers"] == "kafka:19092", "kafka-ui must use the in-network listener"
     serde = next(s for s in cluster["serde"] if s["name"] == "ProtobufFile")
     props = serde["properties"]
-    assert mounts.get(props["protobufFilesDir"], "").rstrip("/") in ("./proto", "proto"), \
-        f"protobufFilesDir {props['protobufFilesDir']} is not the mounted proto/"
+    files_dir = props["protobufFilesDir"].rstrip("/")
+    # What kafka-ui sees under protobufFilesDir: the proto files mounted there.
+    seen = {target[len(files_dir) + 1:]: src for target, src in mounts.items()
+            if target.startswith(files_dir + "/")}
+    assert seen, f"nothing is mounted under protobufFilesDir {files_dir}"
     messages = {}
     imports = set()
-    for path in glob.glob(os.path.join(ROOT, "proto", "**", "*.proto"), recursive=True):
-        with open(path, encoding="utf-8") as f:
+    for rel, src in seen.items():
+        assert src.startswith("./proto/") and src[len("./proto/"):] == rel, \
+            f"{src} is mounted as {rel}: its import path must stay the one in proto/"
+        with open(os.path.join(ROOT, src), encoding="utf-8") as f:
             text = f.read()
         pkg = re.search(r"^package\s+([\w.]+);", text, re.M).group(1)
         for m in re.findall(r"^message\s+(\w+)", text, re.M):
-            messages[f"{pkg}.{m}"] = path
+            messages[f"{pkg}.{m}"] = src
         imports |= set(re.findall(r'^import\s+"([^"]+)";', text, re.M))
     by_topic = props["protobufMessageNameByTopic"]
     assert by_topic == TOPICS, f"topic mapping {by_topic} != {TOPICS}"
     for topic, msg in by_topic.items():
-        assert msg in messages, f"{topic}: {msg} is not a message in proto/"
+        assert msg in messages, f"{topic}: {msg} is not a message of the mounted protos"
     # kafka-ui bundles Google's well-known types (google/protobuf/*.proto); the rest must
-    # be in the mounted folder.
+    # be mounted too.
     for imp in imports:
         if not imp.startswith("google/protobuf/"):
-            assert os.path.exists(os.path.join(ROOT, "proto", imp)), f"import {imp} not under proto/"
+            assert imp in seen, f"import {imp} is not mounted for kafka-ui"
 
 
 @check("tools/stack and tools/compose-check: valid bash, shellcheck-clean; same topology as compose")

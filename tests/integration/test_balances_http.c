@@ -24,7 +24,7 @@
 #include "http_server.h"
 #include "migrate.h"
 #include "read_model.h"
-#include "balances_routes.h"
+#include "balances_api.h"
 #include "test_env.h"
 #include "timeutil.h"
 #include "uuid.h"
@@ -61,12 +61,10 @@ static int setup(void **state) {
                           .reader = fx.reader,
                           .projector = NULL,
                           .min_version_wait_ms = WAIT_BOUND_MS};
-  size_t n = 0;
-  const http_route *routes = balances_routes(&n);
   /* The event-loop model, as the service runs it. */
   http_server_config hc = {.bind_address = "127.0.0.1", .port = 0, .app = &fx.app,
                            .io_threads = 2};
-  fx.srv = http_server_start(&hc, routes, n, err, sizeof err);
+  fx.srv = http_server_start(&hc, balances_routes, balances_routes_count, err, sizeof err);
   if (fx.srv == NULL) fail_msg("http_server_start: %s", err);
   fx.port = http_server_port(fx.srv);
   return 0;

@@ -22,7 +22,7 @@
 #include "http_server.h"
 #include "metrics.h"
 #include "migrate.h"
-#include "routes.h"
+#include "wallet_api.h"
 #include "test_env.h"
 #include "timeutil.h"
 #include "transfer_batcher.h"

@@ -23,7 +23,7 @@
 #include "kafka_consumer.h"
 #include "migrate.h"
 #include "outbox_relay.h"
-#include "routes.h"
+#include "wallet_api.h"
 #include "test_env.h"
 #include "timeutil.h"
 #include "wallet_fixture.h"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rpc_status.h"
+#include "utf8.h"
 
 static void test_http_mapping(void **state) {
   (void)state;
@@ -62,11 +63,33 @@ static void test_status_set(void **state) {
   assert_int_equal(rpc_status_set(NULL, RPC_ABORTED, "ignored"), RPC_ABORTED);
 }
 
+/* A message goes out in a JSON body: it must stay UTF-8 even when "%.Ns" of a client's
+ * input cuts a character in two, or the input was not UTF-8 to begin with. */
+static void test_status_message_is_utf8(void **state) {
+  (void)state;
+  rpc_status st = {0};
+  rpc_status_set(&st, RPC_INVALID_ARGUMENT, "id: \"%.5s\" is not a UUID", "abcd\xc3\xa9");
+  assert_true(utf8_valid(st.message, strlen(st.message)));
+  assert_string_equal(st.message, "id: \"abcd?\" is not a UUID");
+  rpc_status_set(&st, RPC_INVALID_ARGUMENT, "name %s", "\xff\xc3\xa9\xed\xa0\x80z");
+  assert_true(utf8_valid(st.message, strlen(st.message)));
+  assert_string_equal(st.message, "name ?\xc3\xa9???z"); /* é kept, a surrogate is not */
+
+  /* Cut by the buffer's end in the middle of a character. */
+  char longer[RPC_MESSAGE_MAX + 8];
+  memset(longer, 'x', sizeof longer - 1);
+  longer[sizeof longer - 1] = '\0';
+  memcpy(longer + RPC_MESSAGE_MAX - 2, "\xe2\x82\xac", 3);
+  rpc_status_set(&st, RPC_INTERNAL, "%s", longer);
+  assert_true(utf8_valid(st.message, strlen(st.message)));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_http_mapping),
       cmocka_unit_test(test_out_of_enum),
       cmocka_unit_test(test_status_set),
+      cmocka_unit_test(test_status_message_is_utf8),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
