@@ -9,6 +9,7 @@ Exit 0 only when it reports no failure on either service.
 import os
 import subprocess
 import sys
+import tempfile
 
 VERSION = "4.32.5"
 CACHE = os.environ.get("WALLET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "wallet-eda")
@@ -23,12 +24,14 @@ if not os.path.exists(ST):
                    check=True)
 
 rc = 0
+# schemathesis keeps a crash cache in its working directory: not in the checkout.
+work = tempfile.TemporaryDirectory(prefix="schemathesis-")
 for base in sys.argv[1:]:
     print(f"== schemathesis {VERSION} against {base}/openapi.json", flush=True)
     r = subprocess.run([ST, "--config-file", CONFIG, "run", f"{base}/openapi.json", "--url", base, "--checks", "all",
                         "--max-examples", EXAMPLES, "--seed", "20261203", "--workers", "1",
                         "--request-timeout", "10", "--no-color",
                         "--phases", "examples,coverage,fuzzing,stateful"],
-                       env=dict(os.environ, SCHEMATHESIS_HOOKS=""), timeout=300)
+                       env=dict(os.environ, SCHEMATHESIS_HOOKS=""), cwd=work.name, timeout=300)
     rc |= r.returncode
 sys.exit(1 if rc else 0)
