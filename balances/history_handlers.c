@@ -13,6 +13,7 @@
 #include "pbjson_internal.h"
 #include "timeutil.h"
 #include "uuid.h"
+#include "version_token.h"
 
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
@@ -134,16 +135,6 @@ static Wallet__V1__HistoryEntry *entry_new(http_call *call, const history_entry 
   return m;
 }
 
-/* A history page token is the version of the page's last (oldest) entry. */
-static bool version_token(const char *s, int64_t *before) {
-  char *end = NULL;
-  if (s[0] < '1' || s[0] > '9' || strlen(s) > 19) return false;
-  long long v = strtoll(s, &end, 10);
-  if (*end != '\0' || v < 1) return false;
-  *before = v;
-  return true;
-}
-
 rpc_code balances_get_history(http_call *call, const ProtobufCMessage *request,
                               ProtobufCMessage *response, rpc_status *st) {
   balances_app *app = http_call_app(call);
@@ -157,7 +148,7 @@ rpc_code balances_get_history(http_call *call, const ProtobufCMessage *request,
   int limit = 0;
   if (page_size_of(req->page_size, &limit, st) != RPC_OK) return st->code;
   int64_t before = INT64_MAX;
-  if (req->page_token[0] != '\0' && !version_token(req->page_token, &before)) {
+  if (req->page_token[0] != '\0' && !version_token_parse(req->page_token, &before)) {
     return rpc_status_set(st, RPC_INVALID_ARGUMENT, "page_token: not a token of this history");
   }
   history_entry *rows = calloc((size_t)limit, sizeof *rows);

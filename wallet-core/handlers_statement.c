@@ -8,17 +8,8 @@
 #include "paging.h"
 #include "statement.h"
 #include "validate.h"
+#include "version_token.h"
 #include "wallet/v1/wallet_core.pb-c.h"
-
-/* The page token is the version of the page's last (oldest) entry. */
-static bool version_token(const char *s, int64_t *before) {
-  char *end = NULL;
-  if (s[0] < '1' || s[0] > '9' || strlen(s) > 19) return false;
-  long long v = strtoll(s, &end, 10);
-  if (*end != '\0' || v < 1) return false;
-  *before = v;
-  return true;
-}
 
 rpc_code handlers_list_account_transactions(http_call *call, const ProtobufCMessage *req,
                                             ProtobufCMessage *resp, rpc_status *st) {
@@ -34,7 +25,7 @@ rpc_code handlers_list_account_transactions(http_call *call, const ProtobufCMess
     return wallet_err_to_rpc(&e, st);
   }
   int64_t before = INT64_MAX;
-  if (in->page_token[0] != '\0' && !version_token(in->page_token, &before)) {
+  if (in->page_token[0] != '\0' && !version_token_parse(in->page_token, &before)) {
     return rpc_status_set(st, RPC_INVALID_ARGUMENT, "page_token: not a token of this statement");
   }
   statement_row *rows = calloc((size_t)limit, sizeof *rows);
