@@ -1,4 +1,5 @@
-/* balances_handlers: thin HTTP handlers over the read model (lookups go to the balance_reader). */
+/* balances_handlers: thin HTTP handlers over the read model (the in-memory view, else the
+ * balance_reader). */
 #include "balances_handlers.h"
 
 #include <inttypes.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "balance_message.h"
 #include "history_handlers.h"
 #include "read_model.h"
 #include "timeutil.h"
@@ -41,6 +43,19 @@ rpc_code balances_get_balance(http_call *call, const ProtobufCMessage *request,
     /* From the history, on the as_of worker (the event loop must not wait for SQL). */
     as_of_submit(app->as_of, app->pool, call, (Wallet__V1__Balance *)response, id, at_us);
     return RPC_OK;
+  }
+  /* The in-memory view answers on the event loop: a hash lookup, no round trip. */
+  rm_update row;
+  if (balance_view_live(app->view)) {
+    bool found = balance_view_get(app->view, id, &row);
+    if (!found && req->min_version == 0) {
+      return rpc_status_set(st, RPC_NOT_FOUND, BALANCE_NOT_FOUND_FMT, id);
+    }
+    if (found && row.version >= req->min_version) {
+      return balance_message_fill(call, (Wallet__V1__Balance *)response, &row, false)
+                 ? RPC_OK
+                 : rpc_status_set(st, RPC_RESOURCE_EXHAUSTED, "out of memory");
+    }
   }
   int64_t bound = app->min_version_wait_ms > 0 ? app->min_version_wait_ms : 2000;
   /* The reader answers, with one SELECT for every lookup queued meanwhile. */

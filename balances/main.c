@@ -20,6 +20,7 @@
 #include "balances_api.h"
 #include "history_handlers.h"
 #include "timeutil.h"
+#include "view_feed.h"
 
 #define TOPIC_BALANCES "balances"
 #define TOPIC_DLQ "balances.dlq"
@@ -57,6 +58,9 @@ static const char usage_text[] =
     "  MIN_VERSION_WAIT_MS  longest wait of a ?min_version read before answering stale (2000)\n"
     "  HISTORY              on|off: write balance_history (on; off: balances only, as_of\n"
     "                       and history answer from what is already there)\n"
+    "  READ_VIEW            on|off: answer GET /balances/{id} from an in-memory view of\n"
+    "                       every account, fed from all partitions (on; off: from the\n"
+    "                       table, one grouped SELECT per batch of lookups)\n"
     "  LOG_LEVEL            debug|info|warn|error (info)\n";
 
 typedef struct settings {
@@ -67,6 +71,7 @@ typedef struct settings {
   const char *brokers, *group, *migrations_dir;
   int64_t partitions, replication, min_version_wait_ms;
   bool no_history;
+  bool read_view;
 } settings;
 
 static int load_settings(settings *s, char *err, size_t errlen) {
@@ -87,6 +92,12 @@ static int load_settings(settings *s, char *err, size_t errlen) {
     return -1;
   }
   s->no_history = strcmp(history, "off") == 0;
+  const char *view = config_str("READ_VIEW", "on");
+  if (strcmp(view, "on") != 0 && strcmp(view, "off") != 0) {
+    snprintf(err, errlen, "READ_VIEW: must be on or off, got \"%.32s\"", view);
+    return -1;
+  }
+  s->read_view = strcmp(view, "on") == 0;
   if (config_int("HTTP_PORT", 3003, 0, 65535, &s->http_port, err, errlen) != 0 ||
       config_int("DB_PORT", 3307, 1, 65535, &s->db_port, err, errlen) != 0 ||
       config_int("DB_POOL_SIZE", 32, 1, 1024, &s->pool_size, err, errlen) != 0 ||
@@ -141,15 +152,18 @@ static int run_service(const settings *s) {
   as_of_worker *as_of = NULL;
   http_server *srv = NULL;
   projector *proj = NULL;
+  balance_view *view = NULL;
+  view_feed *feed = NULL;
 
   if (service_migrate_with_retry(&s->db, s->migrations_dir) != 0) goto out;
   pool = db_pool_new(&s->db, err, sizeof err);
   notify = apply_notify_new();
-  if (pool == NULL || notify == NULL) {
+  if (s->read_view) view = balance_view_new();
+  if (pool == NULL || notify == NULL || (s->read_view && view == NULL)) {
     log_error("startup: %s", pool == NULL ? err : "out of memory");
     goto out;
   }
-  balance_reader_config brc = {.pool = pool, .notify = notify};
+  balance_reader_config brc = {.pool = pool, .notify = notify, .view = view};
   reader = balance_reader_start(&brc, err, sizeof err);
   if (reader == NULL) {
     log_error("startup: %s", err);
@@ -163,6 +177,7 @@ static int run_service(const settings *s) {
   balances_app app = {
       .pool = pool,
       .reader = reader,
+      .view = view,
       .as_of = as_of,
       .projector = NULL, /* set once Kafka has the topics; handlers load it atomically */
       .min_version_wait_ms = s->min_version_wait_ms,
@@ -211,6 +226,21 @@ static int run_service(const settings *s) {
         }
         __atomic_store_n(&app.projector, proj, __ATOMIC_RELEASE);
         log_info("projector started: topic %s, group %s", TOPIC_BALANCES, s->group);
+        if (view != NULL) {
+          view_feed_config vc = {
+              .brokers = s->brokers,
+              .topic = TOPIC_BALANCES,
+              .group = s->group,
+              .pool = pool,
+              .view = view,
+              .notify = notify,
+          };
+          feed = view_feed_start(&vc, err, sizeof err);
+          if (feed == NULL) {
+            log_error("view: %s", err);
+            goto out;
+          }
+        }
       }
     }
     time_sleep_ms(100);
@@ -221,9 +251,11 @@ out:
   http_server_stop(srv); /* no handler touches the projector after this */
   balance_reader_stop(reader); /* after the server: it answers what the server waits for */
   as_of_worker_stop(as_of);    /* the same */
+  view_feed_stop(feed);
   projector_stop(proj);
   db_pool_free(pool);
   apply_notify_free(notify);
+  balance_view_free(view);
   return rc;
 }
 

@@ -132,6 +132,25 @@ out:
   return rc;
 }
 
+/* The rows of one query into a new array (caller frees). */
+static int rm_rows_to_array(const db_rows *rows, rm_update **out, size_t *n, db_error *e) {
+  size_t count = db_rows_count(rows);
+  rm_update *v = calloc(count ? count : 1, sizeof *v);
+  if (v == NULL) {
+    snprintf(e->message, sizeof e->message, "read model: out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (rm_row(rows, i, &v[i], e) != 0) {
+      free(v);
+      return -1;
+    }
+  }
+  *out = v;
+  *n = count;
+  return 0;
+}
+
 int rm_list(db_conn *conn, rm_update **out, size_t *n, db_error *e) {
   db_rows *rows = NULL;
   *out = NULL;
@@ -142,22 +161,24 @@ int rm_list(db_conn *conn, rm_update **out, size_t *n, db_error *e) {
                NULL, 0, &rows, e) != 0) {
     return -1;
   }
-  int rc = -1;
-  size_t count = db_rows_count(rows);
-  rm_update *v = calloc(count ? count : 1, sizeof *v);
-  if (v == NULL) {
-    snprintf(e->message, sizeof e->message, "read model: out of memory");
-    goto out;
+  int rc = rm_rows_to_array(rows, out, n, e);
+  db_rows_free(rows);
+  return rc;
+}
+
+int rm_list_page(db_conn *conn, const char *after, size_t limit, rm_update **out, size_t *n,
+                 db_error *e) {
+  db_rows *rows = NULL;
+  *out = NULL;
+  *n = 0;
+  db_param p[] = {DB_P_STR(after), DB_P_I64((int64_t)limit)};
+  if (db_query(conn,
+               "SELECT account_id, balance, version, updated_at FROM balances"
+               " WHERE account_id > ? ORDER BY account_id LIMIT ?",
+               p, 2, &rows, e) != 0) {
+    return -1;
   }
-  for (size_t i = 0; i < count; i++) {
-    if (rm_row(rows, i, &v[i], e) != 0) goto out;
-  }
-  *out = v;
-  *n = count;
-  v = NULL;
-  rc = 0;
-out:
-  free(v);
+  int rc = rm_rows_to_array(rows, out, n, e);
   db_rows_free(rows);
   return rc;
 }

@@ -1,5 +1,7 @@
 /* test_balances_http: GET /balances/{id} through the real HTTP server and routes, against
- * a real read model: shape, errors, and the bounded min_version wait. */
+ * a real read model: shape, errors, and the bounded min_version wait. Every test runs
+ * twice: answered from the table (READ_VIEW=off), and from a live in-memory view that
+ * each write also reaches, as the view feed would deliver it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "apply_notify.h"
+#include "balance_view.h"
 #include "balances_handlers.h"
 #include "http_server.h"
 #include "migrate.h"
@@ -37,6 +40,7 @@ typedef struct fixture {
   db_pool *pool;
   apply_notify *notify;
   balance_reader *reader;
+  balance_view *view; /* NULL in the table run */
   balances_app app;
   http_server *srv;
   uint16_t port;
@@ -44,7 +48,7 @@ typedef struct fixture {
 
 static fixture fx;
 
-static int setup(void **state) {
+static int setup_with(bool with_view) {
   memset(&fx, 0, sizeof fx);
   char dir[1024], err[512] = "";
   snprintf(dir, sizeof dir, "%s/migrations/balances", test_env_require("WALLET_SOURCE_DIR"));
@@ -54,11 +58,28 @@ static int setup(void **state) {
   assert_non_null(fx.pool);
   fx.notify = apply_notify_new();
   assert_non_null(fx.notify);
-  balance_reader_config rc = {.pool = fx.pool, .notify = fx.notify};
+  if (with_view) {
+    /* Loaded from the table, as the feed's snapshot does, then live. */
+    fx.view = balance_view_new();
+    assert_non_null(fx.view);
+    db_error de = {0};
+    db_conn *c = db_pool_acquire(fx.pool, 5000, &de);
+    assert_non_null(c);
+    rm_update *rows = NULL;
+    size_t n = 0;
+    if (rm_list(c, &rows, &n, &de) != 0) fail_msg("rm_list: %s", de.message);
+    db_pool_release(fx.pool, c);
+    assert_true(n > 0);
+    assert_int_equal(balance_view_apply(fx.view, rows, n), (long)n);
+    free(rows);
+    balance_view_set_live(fx.view, true);
+  }
+  balance_reader_config rc = {.pool = fx.pool, .notify = fx.notify, .view = fx.view};
   fx.reader = balance_reader_start(&rc, err, sizeof err);
   if (fx.reader == NULL) fail_msg("balance_reader_start: %s", err);
   fx.app = (balances_app){.pool = fx.pool,
                           .reader = fx.reader,
+                          .view = fx.view,
                           .projector = NULL,
                           .min_version_wait_ms = WAIT_BOUND_MS};
   /* The event-loop model, as the service runs it. */
@@ -70,11 +91,15 @@ static int setup(void **state) {
   return 0;
 }
 
+static int setup_table(void **state) { return setup_with(false); }
+static int setup_view(void **state) { return setup_with(true); }
+
 static int teardown(void **state) {
   http_server_stop(fx.srv);
   balance_reader_stop(fx.reader);
   db_pool_free(fx.pool);
   apply_notify_free(fx.notify);
+  balance_view_free(fx.view);
   return 0;
 }
 
@@ -133,6 +158,7 @@ static void apply(const char *id, int64_t balance, int64_t version, bool notify)
   snprintf(u.account_id, sizeof u.account_id, "%s", id);
   db_error e = {0};
   if (rm_apply_tx(fx.pool, &u, 1, RM_HISTORY, &e) != 0) fail_msg("apply: %s", e.message);
+  if (fx.view != NULL) balance_view_apply(fx.view, &u, 1);
   if (notify) apply_notify_broadcast(fx.notify);
 }
 
@@ -381,6 +407,52 @@ static void test_waiters_do_not_hold_up_others(void **state) {
   }
 }
 
+/* Which source answers: the live view (no round trip), else the table. The two are
+ * made to disagree on purpose, which the feed never lets last. */
+static void test_source_of_answers(void **state) {
+  char id[UUID_STR_LEN];
+  uuid_v7(id);
+  rm_update u = {.balance = 500, .version = 3, .updated_at_us = time_now_us()};
+  snprintf(u.account_id, sizeof u.account_id, "%s", id);
+  db_error e = {0};
+  if (rm_apply_tx(fx.pool, &u, 1, 0, &e) != 0) fail_msg("apply: %s", e.message);
+  char path[128];
+  snprintf(path, sizeof path, "/balances/%s", id);
+  response r;
+  if (fx.view == NULL) {
+    http_get(path, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(&r, "balance"), "500");
+    response_free(&r);
+    return;
+  }
+  http_get(path, &r); /* the view has not seen it: 404, though the table has it */
+  assert_int_equal(r.status, 404);
+  response_free(&r);
+  u.balance = 600;
+  u.version = 4;
+  balance_view_apply(fx.view, &u, 1);
+  http_get(path, &r);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(jstr(&r, "balance"), "600");
+  assert_string_equal(jstr(&r, "version"), "4");
+  response_free(&r);
+  /* A waiter is answered from the view as soon as it has the version. */
+  snprintf(path, sizeof path, "/balances/%s?min_version=4", id);
+  http_get(path, &r);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(jstr(&r, "balance"), "600");
+  response_free(&r);
+  /* Not live (start-up, or the feed gave up): the table answers again. */
+  balance_view_set_live(fx.view, false);
+  snprintf(path, sizeof path, "/balances/%s", id);
+  http_get(path, &r);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(jstr(&r, "balance"), "500");
+  response_free(&r);
+  balance_view_set_live(fx.view, true);
+}
+
 static void test_health_ready_metrics(void **state) {
   response r;
   http_get("/healthz", &r);
@@ -411,7 +483,10 @@ int main(void) {
       cmocka_unit_test(test_min_version_account_appears),
       cmocka_unit_test(test_concurrent_lookups_get_their_own_rows),
       cmocka_unit_test(test_waiters_do_not_hold_up_others),
+      cmocka_unit_test(test_source_of_answers),
       cmocka_unit_test(test_health_ready_metrics),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  int failed = cmocka_run_group_tests_name("from the table", tests, setup_table, teardown);
+  failed += cmocka_run_group_tests_name("from the view", tests, setup_view, teardown);
+  return failed;
 }

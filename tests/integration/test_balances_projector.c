@@ -1,5 +1,6 @@
-/* test_balances_projector: the balances projector, DLQ and rebuild against real Kafka and
- * MariaDB: order, reversal, duplicates, partitions, poison records, offsets, replay. */
+/* test_balances_projector: the balances projector, DLQ, rebuild and the in-memory view's
+ * feed against real Kafka and MariaDB: order, reversal, duplicates, partitions, poison
+ * records, offsets, replay. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,10 +13,12 @@
 #include <string.h>
 
 #include "apply_notify.h"
+#include "balance_view.h"
 #include "dbtime.h"
 #include "event_decode.h"
 #include "event_headers.h"
 #include "kafka_admin.h"
+#include "kafka_conf.h"
 #include "kafka_consumer.h"
 #include "kafka_producer.h"
 #include "migrate.h"
@@ -25,6 +28,7 @@
 #include "test_env.h"
 #include "timeutil.h"
 #include "uuid.h"
+#include "view_feed.h"
 #include "wallet/v1/events.pb-c.h"
 
 #define WAIT_MS 30000
@@ -795,6 +799,127 @@ static void test_dlq_outage_blocks_commit(void **state) {
   env_teardown(&e);
 }
 
+/* ---- the in-memory view's feed -------------------------------------------------------- */
+
+static void count_notify(void *arg) { (*(int *)arg)++; }
+
+static void wait_view(balance_view *v, const char *id, int64_t version) {
+  int64_t deadline = time_mono_ms() + WAIT_MS;
+  rm_update got = {0};
+  while (!balance_view_get(v, id, &got) || got.version < version) {
+    if (time_mono_ms() > deadline)
+      fail_msg("view: %s at version %" PRId64 ", want %" PRId64, id, got.version, version);
+    time_sleep_ms(20);
+  }
+}
+
+static void expect_view(balance_view *v, const char *id, int64_t balance, int64_t version) {
+  rm_update got;
+  if (!balance_view_get(v, id, &got)) fail_msg("view: no %s", id);
+  if (got.balance != balance || got.version != version)
+    fail_msg("view: %s has %" PRId64 " v%" PRId64 ", want %" PRId64 " v%" PRId64, id,
+             got.balance, got.version, balance, version);
+}
+
+/* The group's committed offset of one partition (< 0: none), read by a bystander. */
+static int64_t group_offset(env *e, int32_t partition) {
+  char err[512];
+  const char *const consumer_conf[] = {"group.id", e->group, NULL};
+  rd_kafka_conf_t *conf = kafka_conf_new(test_kafka_brokers(), consumer_conf, NULL, err,
+                                         sizeof err);
+  assert_non_null(conf);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  assert_non_null(rk);
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, e->topic, partition);
+  assert_int_equal(rd_kafka_committed(rk, l, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  int64_t o = l->elems[0].offset;
+  rd_kafka_topic_partition_list_destroy(l);
+  rd_kafka_destroy(rk);
+  return o;
+}
+
+/* Snapshot of the table + the topic from the group's offsets, in every partition; then
+ * live updates; never a commit of its own. */
+static void test_view_feed(void **state) {
+  env e;
+  env_setup(&e, "bal_view");
+  char x[UUID_STR_LEN], z[UUID_STR_LEN];
+  uuid_v7(x);
+  uuid_v7(z);
+  /* X is applied by a projector, which commits the group's offset past it ... */
+  send_created(&e, 0, x, 111, 1);
+  flush(&e);
+  projector *p = start_projector(&e);
+  wait_handled(p, 1);
+  projector_stop(p);
+  assert_int_equal(group_offset(&e, 0), 1);
+  /* ... and then its row is removed: a feed that re-read below the group's offsets would
+   * bring it back. Z is only in the table (as the seed rows are). */
+  db_error de = {0};
+  db_conn *c = db_pool_acquire(e.pool, 5000, &de);
+  assert_non_null(c);
+  db_param px[] = {DB_P_STR(x)};
+  assert_int_equal(db_exec(c, "DELETE FROM balances WHERE account_id = ?", px, 1, NULL, &de), 0);
+  db_pool_release(e.pool, c);
+  rm_update zu = {.balance = 222, .version = 4, .updated_at_us = EVENT_US};
+  snprintf(zu.account_id, sizeof zu.account_id, "%s", z);
+  assert_int_equal(rm_apply_tx(e.pool, &zu, 1, 0, &de), 0);
+  /* Events no projector has seen, in the other partitions, a poison record among them. */
+  transfer_plan t;
+  plan_init(&t, 12);
+  send_created(&e, 1, t.a, 1000, 1);
+  send_created(&e, 2, t.b, 0, 1);
+  uint8_t junk[16] = {0xff, 0xff, 0xff};
+  send_raw(&e, 2, "wallet.v1.BalanceUpdated", junk, sizeof junk, t.b, NULL);
+  for (int k = 1; k <= t.n; k++) send_transfer(&e, &t, k, 1 + k % 2);
+  flush(&e);
+
+  int notified = 0;
+  apply_notify_subscribe(e.notify, count_notify, &notified);
+  balance_view *v = balance_view_new();
+  assert_non_null(v);
+  char err[512] = "";
+  view_feed_config vc = {.brokers = test_kafka_brokers(), .topic = e.topic, .group = e.group,
+                         .pool = e.pool, .view = v, .notify = e.notify};
+  view_feed *f = view_feed_start(&vc, err, sizeof err);
+  if (f == NULL) fail_msg("view_feed_start: %s", err);
+  int64_t deadline = time_mono_ms() + WAIT_MS;
+  while (!balance_view_live(v)) {
+    if (time_mono_ms() > deadline) fail_msg("view not live");
+    time_sleep_ms(20);
+  }
+  /* Live means every partition was read to its end: all of it is there at once. */
+  expect_view(v, "a1000000-0000-4000-8000-000000000001", 100000, 1);
+  expect_view(v, z, 222, 4);
+  expect_view(v, t.a, 1000 - 10 * t.n, t.n + 1);
+  expect_view(v, t.b, 10 * t.n, t.n + 1);
+  rm_update got;
+  assert_false(balance_view_get(v, x, &got));
+  size_t seeded = 0;
+  rm_update *rows = list_rows(&e, &seeded);
+  free(rows);
+  assert_int_equal(balance_view_size(v), seeded + 2); /* the table (with Z) + a and b */
+
+  /* Live: a new event reaches the view and wakes the readers. */
+  int before = notified;
+  send_updated(&e, 1, t.a, t.b, 5, 995, t.n + 2, t.n + 2);
+  flush(&e);
+  wait_view(v, t.b, t.n + 2);
+  expect_view(v, t.a, 5, t.n + 2);
+  assert_true(notified > before);
+
+  view_feed_stop(f);
+  apply_notify_subscribe(e.notify, NULL, NULL);
+  assert_false(balance_view_live(v));
+  /* The group's offsets are the projector's alone. */
+  assert_int_equal(group_offset(&e, 0), 1);
+  assert_true(group_offset(&e, 1) < 0);
+  assert_true(group_offset(&e, 2) < 0);
+  balance_view_free(v);
+  env_teardown(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_collapse_and_datetime),
@@ -808,6 +933,7 @@ int main(void) {
       cmocka_unit_test(test_rebuild_same_table),
       cmocka_unit_test(test_db_outage_retries_without_commit),
       cmocka_unit_test(test_dlq_outage_blocks_commit),
+      cmocka_unit_test(test_view_feed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
