@@ -7,9 +7,11 @@
  *            BEGIN, lock two rows, two UPDATEs, a transaction row, two outbox rows, COMMIT
  *   apply1   DBPORT DB USER PASS NACCOUNTS SECONDS
  *            the read model's versioned upsert, one row per commit (projector baseline)
- *   paced    HTTPPORT RATE SECONDS CONNS NACCOUNTS
+ *   paced    HTTPPORT RATE SECONDS CONNS NACCOUNTS [HOTPCT]
  *            open-loop POST /transactions at RATE/s over CONNS keep-alive connections;
- *            latency counted from each request's scheduled time
+ *            latency counted from each request's scheduled time. RATE 0: closed loop
+ *            (each connection sends again when answered), the cheap generator of
+ *            scenario 2 (a thread per connection, no Lua); HOTPCT as for transfer
  *   produce  BROKERS TOPIC N NACCOUNTS
  *            N BalanceUpdated records (with ce_* headers), versions above any earlier run
  *
@@ -272,6 +274,7 @@ typedef struct pacer {
   double interval_us;
   int64_t start, until;
   long naccounts;
+  int hotpct;
   unsigned seed;
   int64_t *lat;
   long nlat, cap;
@@ -307,39 +310,61 @@ static int read_resp(int fd, char *buf, size_t cap) {
   }
 }
 
+/* One POST /transactions between two random accounts (hotpct% of picks among the first
+ * fifth, like the wrk script). Returns the request's length. */
+static int transfer_request(pacer *p, char *req, size_t cap) {
+  char a[37], b[37], body[200];
+  long hot = p->naccounts / 5 > 0 ? p->naccounts / 5 : 1;
+  long x, y;
+  do {
+    x = rand_r(&p->seed) % 100 < p->hotpct ? rand_r(&p->seed) % hot : rand_r(&p->seed) % p->naccounts;
+    y = rand_r(&p->seed) % 100 < p->hotpct ? rand_r(&p->seed) % hot : rand_r(&p->seed) % p->naccounts;
+  } while (x == y);
+  account_id(a, x);
+  account_id(b, y);
+  int bl = snprintf(body, sizeof body,
+                    "{\"account_id_from\":\"%s\",\"account_id_to\":\"%s\",\"amount\":1}", a, b);
+  return snprintf(req, cap,
+                  "POST /transactions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                  "application/json\r\nContent-Length: %d\r\n\r\n%s",
+                  bl, body);
+}
+
+/* Sends req on *fd (reconnecting once) and reads the answer: its status, or -1. */
+static int round_trip(pacer *p, int *fd, const char *req, int rl, char *buf, size_t cap) {
+  int status = -1;
+  for (int attempt = 0; attempt < 2 && status < 0; attempt++) {
+    if (*fd < 0) *fd = open_conn(p->port);
+    if (*fd >= 0 && write(*fd, req, (size_t)rl) == rl) status = read_resp(*fd, buf, cap);
+    if (status < 0 && *fd >= 0) {
+      close(*fd);
+      *fd = -1;
+    }
+  }
+  return status;
+}
+
+static void tally(pacer *p, int status, int64_t latency_us) {
+  if (status < 0) p->errors++;
+  else if (status < 200 || status > 299) p->non2xx++;
+  if (p->nlat < p->cap) p->lat[p->nlat++] = latency_us;
+}
+
+/* Open loop: request k is due at start + k * interval, whether or not the last one came
+ * back (latency counts from when it was due). interval 0: closed loop, next on answer. */
 static void *paced_main(void *arg) {
   pacer *p = arg;
   int fd = open_conn(p->port);
-  char req[512], body[200], buf[8192];
+  char req[512], buf[8192];
   for (long k = 0;; k++) {
     int64_t sched = p->start + (int64_t)(k * p->interval_us);
-    if (sched >= p->until) break;
     int64_t now = now_us();
+    if (p->interval_us == 0) sched = now;
+    if (sched >= p->until || now >= p->until) break;
     if (sched > now) usleep((useconds_t)(sched - now));
-    char a[37], b[37];
-    long x = rand_r(&p->seed) % p->naccounts, y = rand_r(&p->seed) % p->naccounts;
-    if (x == y) y = (y + 1) % p->naccounts;
-    account_id(a, x);
-    account_id(b, y);
-    int bl = snprintf(body, sizeof body,
-                      "{\"account_id_from\":\"%s\",\"account_id_to\":\"%s\",\"amount\":1}", a, b);
-    int rl = snprintf(req, sizeof req,
-                      "POST /transactions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-                      "application/json\r\nContent-Length: %d\r\n\r\n%s",
-                      bl, body);
-    int status = -1;
-    for (int attempt = 0; attempt < 2 && status < 0; attempt++) {
-      if (fd < 0) fd = open_conn(p->port);
-      if (fd >= 0 && write(fd, req, (size_t)rl) == rl) status = read_resp(fd, buf, sizeof buf);
-      if (status < 0 && fd >= 0) {
-        close(fd);
-        fd = -1;
-      }
-    }
-    int64_t done = now_us();
-    if (status < 0) p->errors++;
-    else if (status < 200 || status > 299) p->non2xx++;
-    if (p->nlat < p->cap) p->lat[p->nlat++] = done - sched;
+    int rl = transfer_request(p, req, sizeof req);
+    int status = round_trip(p, &fd, req, rl, buf, sizeof buf);
+    tally(p, status, now_us() - sched);
   }
   if (fd >= 0) close(fd);
   return NULL;
@@ -350,15 +375,18 @@ static int cmp_i64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static int run_paced(int port, double rate, double seconds, int conns, long naccounts) {
+/* rate 0: closed loop (each connection sends its next request when the answer came). */
+static int run_paced(int port, double rate, double seconds, int conns, long naccounts,
+                     int hotpct) {
   pacer *p = calloc((size_t)conns, sizeof *p);
   pthread_t *th = calloc((size_t)conns, sizeof *th);
   int64_t t0 = now_us() + 100000;
-  long per = (long)(rate * seconds / conns) + 16;
+  long per = rate > 0 ? (long)(rate * seconds / conns) + 16 : (long)(seconds * 100000) + 16;
   for (int i = 0; i < conns; i++) {
-    p[i] = (pacer){.port = port, .interval_us = 1e6 * conns / rate,
-                   .start = t0 + (int64_t)(1e6 / rate * i), .until = t0 + (int64_t)(seconds * 1e6),
-                   .naccounts = naccounts, .seed = 99u + (unsigned)i * 31u, .cap = per};
+    p[i] = (pacer){.port = port, .interval_us = rate > 0 ? 1e6 * conns / rate : 0,
+                   .start = t0 + (rate > 0 ? (int64_t)(1e6 / rate * i) : 0),
+                   .until = t0 + (int64_t)(seconds * 1e6), .naccounts = naccounts,
+                   .hotpct = hotpct, .seed = 99u + (unsigned)i * 31u, .cap = per};
     p[i].lat = calloc((size_t)per, sizeof *p[i].lat);
     pthread_create(&th[i], NULL, paced_main, &p[i]);
   }
@@ -492,8 +520,9 @@ int main(int argc, char **argv) {
                 .naccounts = atol(argv[6])};
     return run_db_workers(apply1_main, &w, 1, atof(argv[7]));
   }
-  if (strcmp(mode, "paced") == 0 && argc == 7) {
-    return run_paced(atoi(argv[2]), atof(argv[3]), atof(argv[4]), atoi(argv[5]), atol(argv[6]));
+  if (strcmp(mode, "paced") == 0 && (argc == 7 || argc == 8)) {
+    return run_paced(atoi(argv[2]), atof(argv[3]), atof(argv[4]), atoi(argv[5]), atol(argv[6]),
+                     argc == 8 ? atoi(argv[7]) : 0);
   }
   if (strcmp(mode, "produce") == 0 && argc == 6) {
     return run_produce(argv[2], argv[3], atol(argv[4]), atol(argv[5]));
