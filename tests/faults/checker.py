@@ -24,7 +24,10 @@ balances      the read model equals wallet-core's (balance and version, every ac
               versions 1..its version, each transfer's entry on both sides has the row's
               transaction, counterparty, signed amount and balance after, and there is no
               entry without a row (GET /balances/{id}/history says complete through the
-              account's version). A difference counts as readmodel_mismatches.
+              account's version); and GET /balances/{id}?min_version=its version answers
+              that balance, not stale, on every running balances instance (each one's
+              in-memory view holds all partitions). A difference counts as
+              readmodel_mismatches.
 """
 import collections
 import time
@@ -329,19 +332,31 @@ class Scenario:
             elif len(ids) > 1:
                 t.problem("duplicate_effects", "AccountCreated for %s has %d event ids" % (a, len(ids)))
 
+    def balances_instances(self):
+        """Every balances instance running now: each one answers GET /balances for every
+        account (its in-memory view holds all partitions, not just the ones it projects)."""
+        names = []
+        for n in self.stack.ports:
+            if n == "balances" or (n.startswith("balances-") and n[9:].isdigit()):
+                pid = self.stack.pid(n)
+                if pid is not None and self.stack.alive(pid):
+                    names.append(n)
+        return names
+
     def _check_http_reads(self, accs):
-        b = self.stack.url("balances")
-        for a in self.accounts:
-            bal, ver = accs[a]
-            try:
-                r = requests.get("%s/balances/%s?min_version=%d" % (b, a, ver), timeout=10)
-                j = r.json()
-            except (requests.RequestException, ValueError) as e:
-                self.tally.problem("readmodel_mismatches", "GET /balances/%s: %s" % (a, e))
-                continue
-            if r.status_code != 200 or int(j["balance"]) != bal or int(j["version"]) != ver or j.get("stale"):
-                self.tally.problem("readmodel_mismatches", "GET /balances/%s -> %d %s, want %d/%d" %
-                                   (a, r.status_code, j, bal, ver))
+        for name in self.balances_instances():
+            b = self.stack.url(name)
+            for a in self.accounts:
+                bal, ver = accs[a]
+                try:
+                    r = requests.get("%s/balances/%s?min_version=%d" % (b, a, ver), timeout=10)
+                    j = r.json()
+                except (requests.RequestException, ValueError) as e:
+                    self.tally.problem("readmodel_mismatches", "GET %s/balances/%s: %s" % (name, a, e))
+                    continue
+                if r.status_code != 200 or int(j["balance"]) != bal or int(j["version"]) != ver or j.get("stale"):
+                    self.tally.problem("readmodel_mismatches", "GET %s/balances/%s -> %d %s, want %d/%d" %
+                                       (name, a, r.status_code, j, bal, ver))
 
     def _check_history(self, accs, txs):
         """balance_history against wallet-core's rows (HISTORY=on, the default)."""
