@@ -14,6 +14,7 @@
 #include "kafka_admin.h"
 #include "log.h"
 #include "metrics.h"
+#include "parallel_apply.h"
 #include "projector.h"
 #include "rebuild.h"
 #include "service.h"
@@ -58,6 +59,8 @@ static const char usage_text[] =
     "  MIN_VERSION_WAIT_MS  longest wait of a ?min_version read before answering stale (2000)\n"
     "  HISTORY              on|off: write balance_history (on; off: balances only, as_of\n"
     "                       and history answer from what is already there)\n"
+    "  PROJECTOR_APPLIERS    database transactions applying one batch at once, on disjoint\n"
+    "                       accounts, 1..8 (2)\n"
     "  READ_VIEW            on|off: answer GET /balances/{id} from an in-memory view of\n"
     "                       every account, fed from all partitions (on; off: from the\n"
     "                       table, one grouped SELECT per batch of lookups)\n"
@@ -69,7 +72,7 @@ typedef struct settings {
   db_config db;
   int64_t db_port, pool_size;
   const char *brokers, *group, *migrations_dir;
-  int64_t partitions, replication, min_version_wait_ms;
+  int64_t partitions, replication, min_version_wait_ms, appliers;
   bool no_history;
   bool read_view;
 } settings;
@@ -104,6 +107,8 @@ static int load_settings(settings *s, char *err, size_t errlen) {
       config_int("TOPIC_PARTITIONS", 3, 1, 1000, &s->partitions, err, errlen) != 0 ||
       config_int("TOPIC_REPLICATION", 1, 1, 32, &s->replication, err, errlen) != 0 ||
       config_int("MIN_VERSION_WAIT_MS", 2000, 1, 60000, &s->min_version_wait_ms, err,
+                 errlen) != 0 ||
+      config_int("PROJECTOR_APPLIERS", 2, 1, PARALLEL_APPLY_MAX_WAYS, &s->appliers, err,
                  errlen) != 0) {
     return -1;
   }
@@ -218,6 +223,7 @@ static int run_service(const settings *s) {
             .pool = pool,
             .notify = notify,
             .no_history = s->no_history,
+            .appliers = (int)s->appliers,
         };
         proj = projector_start(&pc, err, sizeof err);
         if (proj == NULL) {

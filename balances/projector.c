@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dead_letter.h"
+#include "parallel_apply.h"
 #include "event_decode.h"
 #include "kafka_consumer.h"
 #include "kafka_probe.h"
@@ -28,6 +29,7 @@ struct projector {
   apply_notify *notify;
   int batch_max, batch_wait_ms;
   int apply_flags; /* RM_HISTORY unless HISTORY=off */
+  int appliers;    /* database transactions per batch, at once (parallel_apply.h) */
 
   kafka_consumer *consumer;
   dead_letter *dlq;
@@ -119,7 +121,7 @@ static int projector_process(projector *p, size_t n) {
   int backoff = BACKOFF_MIN_MS;
   for (;;) {
     db_error e = {0};
-    if (rm_apply_tx(p->pool, p->updates, nu, p->apply_flags, &e) == 0) break;
+    if (parallel_apply(p->pool, p->updates, nu, p->apply_flags, p->appliers, &e) == 0) break;
     if (atomic_exchange(&p->db_ok, false) || backoff == BACKOFF_MAX_MS) {
       log_warn("projector: applying a batch of %zu record(s) failed (%u: %s); retrying it",
                n, e.code, e.message);
@@ -203,6 +205,7 @@ projector *projector_start(const projector_config *cfg, char *err, size_t errlen
   p->batch_max = cfg->batch_max > 0 ? cfg->batch_max : 2000;
   p->batch_wait_ms = cfg->batch_wait_ms > 0 ? cfg->batch_wait_ms : 50;
   p->apply_flags = cfg->no_history ? 0 : RM_HISTORY;
+  p->appliers = cfg->appliers > 0 ? cfg->appliers : 1;
   p->brokers = strdup(cfg->brokers);
   p->topic = strdup(cfg->topic ? cfg->topic : "balances");
   p->dlq_topic = strdup(cfg->dlq_topic ? cfg->dlq_topic : "balances.dlq");

@@ -1,8 +1,9 @@
 /* projector: the consumer thread that turns the balances topic into the read model.
  *
  * Per batch (what has arrived, up to batch_max records, waiting up to batch_wait_ms for
- * the first): decode every record; apply the valid ones in ONE database transaction
- * (newer version wins); wake min_version waiters; make sure the invalid ones are delivered to the dead-letter topic;
+ * the first): decode every record; apply the valid ones in ONE database transaction, or
+ * in `appliers` transactions at once on disjoint accounts (parallel_apply.h), newer
+ * version wins; wake min_version waiters; make sure the invalid ones are delivered to the dead-letter topic;
  * only then store and commit the offsets of the whole batch. A database or DLQ outage
  * retries the same batch with backoff (100 ms .. 5 s): never skipped, never committed
  * early, so a crash at any point redelivers and the versions absorb the repeat. */
@@ -28,6 +29,7 @@ typedef struct projector_config {
   int batch_max;         /* 0 means 2000 */
   int batch_wait_ms;     /* 0 means 50 */
   bool no_history;       /* true: balances only, balance_history untouched (HISTORY=off) */
+  int appliers;          /* transactions per batch at once, on disjoint accounts; 0 means 1 */
   const char *const *consumer_conf; /* extra librdkafka pairs, NULL-terminated, or NULL */
   const char *const *producer_conf; /* same, for the dead-letter producer */
 } projector_config;

@@ -17,11 +17,13 @@
 #include "dbtime.h"
 #include "event_decode.h"
 #include "event_headers.h"
+#include "history.h"
 #include "kafka_admin.h"
 #include "kafka_conf.h"
 #include "kafka_consumer.h"
 #include "kafka_producer.h"
 #include "migrate.h"
+#include "parallel_apply.h"
 #include "projector.h"
 #include "read_model.h"
 #include "rebuild.h"
@@ -92,6 +94,7 @@ static projector *start_projector(env *e) {
       .group = e->group,
       .pool = e->pool,
       .notify = e->notify,
+      .appliers = 2, /* as the service runs it */
   };
   projector *p = projector_start(&pc, err, sizeof err);
   if (p == NULL) fail_msg("projector_start: %s", err);
@@ -645,6 +648,8 @@ static void test_collapse_and_datetime(void **state) {
   assert_non_null(strstr(reason, "too large"));
 }
 
+static void exec_sql(env *e, const char *sql);
+
 /* Padding and chunking of the upsert: 1, 3 (padded to 4), 1025 (1024 + 1) rows, in one
  * transaction each, and an older version never wins. */
 static void test_apply_sizes(void **state) {
@@ -682,6 +687,68 @@ static void test_apply_sizes(void **state) {
   old.version = 3;
   assert_int_equal(rm_apply_tx(e.pool, &old, 1, RM_HISTORY, &de), 0);
   expect_row(&e, u[5].account_id, 123456, 3);
+  free(u);
+  db_pool_free(e.pool);
+}
+
+/* A batch split over 4 transactions at once: every account ends at its newest version,
+ * every update has its history row, a failed batch reports it, and the retry (parts that
+ * committed applied again) changes nothing. */
+static void test_parallel_apply(void **state) {
+  env e;
+  memset(&e, 0, sizeof e);
+  char dir[1024], err[512] = "";
+  snprintf(dir, sizeof dir, "%s/migrations/balances", test_env_require("WALLET_SOURCE_DIR"));
+  e.db = test_db_fresh("bal_parallel");
+  assert_int_equal(migrate_run(&e.db, dir, NULL, err, sizeof err), 0);
+  e.pool = db_pool_new(&e.db, err, sizeof err);
+  assert_non_null(e.pool);
+  size_t seeded = 0;
+  free(list_rows(&e, &seeded));
+  enum { ACCOUNTS = 300, VERSIONS = 7, N = ACCOUNTS * VERSIONS };
+  static char ids[ACCOUNTS][UUID_STR_LEN];
+  rm_update *u = calloc(N, sizeof *u);
+  assert_non_null(u);
+  for (int a = 0; a < ACCOUNTS; a++) uuid_v7(ids[a]);
+  for (int i = 0; i < N; i++) {
+    int a = i % ACCOUNTS, v = 1 + i / ACCOUNTS;
+    snprintf(u[i].account_id, sizeof u[i].account_id, "%s", ids[a]);
+    u[i].version = v;
+    u[i].balance = 1000 * a + v;
+    u[i].updated_at_us = EVENT_US + v;
+  }
+  for (int i = N - 1; i > 0; i--) { /* any order: the newest version must win anyway */
+    int j = (int)((unsigned)(i * 2654435761u) % (unsigned)(i + 1));
+    rm_update t = u[i];
+    u[i] = u[j];
+    u[j] = t;
+  }
+  db_error de = {0};
+  exec_sql(&e, "RENAME TABLE balance_history TO balance_history_away");
+  assert_int_equal(parallel_apply(e.pool, u, N, RM_HISTORY, 4, &de), -1);
+  assert_non_null(strstr(de.message, "balance_history"));
+  exec_sql(&e, "RENAME TABLE balance_history_away TO balance_history");
+  for (int round = 0; round < 2; round++) {
+    memset(&de, 0, sizeof de);
+    if (parallel_apply(e.pool, u, N, RM_HISTORY, 4, &de) != 0)
+      fail_msg("parallel_apply: %s", de.message);
+    size_t n = 0;
+    rm_update *rows = list_rows(&e, &n);
+    free(rows);
+    assert_int_equal(n, seeded + ACCOUNTS);
+    for (int a = 0; a < ACCOUNTS; a++) expect_row(&e, ids[a], 1000 * a + VERSIONS, VERSIONS);
+    history_entry *h = NULL;
+    size_t nh = 0;
+    db_conn *c = db_pool_acquire(e.pool, 5000, &de);
+    assert_non_null(c);
+    assert_int_equal(history_list(c, &h, &nh, &de), 0);
+    db_pool_release(e.pool, c);
+    size_t ours = 0;
+    for (size_t i = 0; i < nh; i++)
+      for (int a = 0; a < ACCOUNTS; a++) ours += strcmp(h[i].account_id, ids[a]) == 0;
+    free(h);
+    assert_int_equal(ours, N);
+  }
   free(u);
   db_pool_free(e.pool);
 }
@@ -924,6 +991,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_collapse_and_datetime),
       cmocka_unit_test(test_apply_sizes),
+      cmocka_unit_test(test_parallel_apply),
       cmocka_unit_test(test_in_order),
       cmocka_unit_test(test_reversed),
       cmocka_unit_test(test_duplicated),
