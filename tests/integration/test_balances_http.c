@@ -407,6 +407,19 @@ static void test_waiters_do_not_hold_up_others(void **state) {
   }
 }
 
+/* GET path answers 200 with that balance (want NULL: 404). */
+static void expect_balance(const char *path, const char *want) {
+  response r;
+  http_get(path, &r);
+  if (want == NULL) {
+    assert_int_equal(r.status, 404);
+  } else {
+    if (r.status != 200) fail_msg("%s: status %d, body %s", path, r.status, r.body);
+    assert_string_equal(jstr(&r, "balance"), want);
+  }
+  response_free(&r);
+}
+
 /* Which source answers: the live view (no round trip), else the table. The two are
  * made to disagree on purpose, which the feed never lets last. */
 static void test_source_of_answers(void **state) {
@@ -416,40 +429,22 @@ static void test_source_of_answers(void **state) {
   snprintf(u.account_id, sizeof u.account_id, "%s", id);
   db_error e = {0};
   if (rm_apply_tx(fx.pool, &u, 1, 0, &e) != 0) fail_msg("apply: %s", e.message);
-  char path[128];
+  char path[128], waiting[160];
   snprintf(path, sizeof path, "/balances/%s", id);
-  response r;
+  snprintf(waiting, sizeof waiting, "%s?min_version=4", path);
   if (fx.view == NULL) {
-    http_get(path, &r);
-    assert_int_equal(r.status, 200);
-    assert_string_equal(jstr(&r, "balance"), "500");
-    response_free(&r);
+    expect_balance(path, "500");
     return;
   }
-  http_get(path, &r); /* the view has not seen it: 404, though the table has it */
-  assert_int_equal(r.status, 404);
-  response_free(&r);
+  expect_balance(path, NULL); /* the view has not seen it: 404, though the table has it */
   u.balance = 600;
   u.version = 4;
   balance_view_apply(fx.view, &u, 1);
-  http_get(path, &r);
-  assert_int_equal(r.status, 200);
-  assert_string_equal(jstr(&r, "balance"), "600");
-  assert_string_equal(jstr(&r, "version"), "4");
-  response_free(&r);
-  /* A waiter is answered from the view as soon as it has the version. */
-  snprintf(path, sizeof path, "/balances/%s?min_version=4", id);
-  http_get(path, &r);
-  assert_int_equal(r.status, 200);
-  assert_string_equal(jstr(&r, "balance"), "600");
-  response_free(&r);
+  expect_balance(path, "600");
+  expect_balance(waiting, "600"); /* a waiter is answered from the view too */
   /* Not live (start-up, or the feed gave up): the table answers again. */
   balance_view_set_live(fx.view, false);
-  snprintf(path, sizeof path, "/balances/%s", id);
-  http_get(path, &r);
-  assert_int_equal(r.status, 200);
-  assert_string_equal(jstr(&r, "balance"), "500");
-  response_free(&r);
+  expect_balance(path, "500");
   balance_view_set_live(fx.view, true);
 }
 

@@ -650,17 +650,22 @@ static void test_collapse_and_datetime(void **state) {
 
 static void exec_sql(env *e, const char *sql);
 
+/* A fresh migrated database and its pool only (no Kafka). */
+static void env_setup_db(env *e, const char *prefix) {
+  memset(e, 0, sizeof *e);
+  char dir[1024], err[512] = "";
+  snprintf(dir, sizeof dir, "%s/migrations/balances", test_env_require("WALLET_SOURCE_DIR"));
+  e->db = test_db_fresh(prefix);
+  assert_int_equal(migrate_run(&e->db, dir, NULL, err, sizeof err), 0);
+  e->pool = db_pool_new(&e->db, err, sizeof err);
+  assert_non_null(e->pool);
+}
+
 /* Padding and chunking of the upsert: 1, 3 (padded to 4), 1025 (1024 + 1) rows, in one
  * transaction each, and an older version never wins. */
 static void test_apply_sizes(void **state) {
   env e;
-  memset(&e, 0, sizeof e);
-  char dir[1024], err[512] = "";
-  snprintf(dir, sizeof dir, "%s/migrations/balances", test_env_require("WALLET_SOURCE_DIR"));
-  e.db = test_db_fresh("bal_apply");
-  assert_int_equal(migrate_run(&e.db, dir, NULL, err, sizeof err), 0);
-  e.pool = db_pool_new(&e.db, err, sizeof err);
-  assert_non_null(e.pool);
+  env_setup_db(&e, "bal_apply");
   enum { N = 1025 };
   rm_update *u = calloc(N, sizeof *u);
   assert_non_null(u);
@@ -696,13 +701,7 @@ static void test_apply_sizes(void **state) {
  * committed applied again) changes nothing. */
 static void test_parallel_apply(void **state) {
   env e;
-  memset(&e, 0, sizeof e);
-  char dir[1024], err[512] = "";
-  snprintf(dir, sizeof dir, "%s/migrations/balances", test_env_require("WALLET_SOURCE_DIR"));
-  e.db = test_db_fresh("bal_parallel");
-  assert_int_equal(migrate_run(&e.db, dir, NULL, err, sizeof err), 0);
-  e.pool = db_pool_new(&e.db, err, sizeof err);
-  assert_non_null(e.pool);
+  env_setup_db(&e, "bal_parallel");
   size_t seeded = 0;
   free(list_rows(&e, &seeded));
   enum { ACCOUNTS = 300, VERSIONS = 7, N = ACCOUNTS * VERSIONS };
