@@ -59,7 +59,7 @@ static const char usage_text[] =
     "  MIN_VERSION_WAIT_MS  longest wait of a ?min_version read before answering stale (2000)\n"
     "  HISTORY              on|off: write balance_history (on; off: balances only, as_of\n"
     "                       and history answer from what is already there)\n"
-    "  PROJECTOR_APPLIERS    database transactions applying one batch at once, on disjoint\n"
+    "  PROJECTOR_APPLIERS   database transactions applying one batch at once, on disjoint\n"
     "                       accounts, 1..8 (2)\n"
     "  READ_VIEW            on|off: answer GET /balances/{id} from an in-memory view of\n"
     "                       every account, fed from all partitions (on; off: from the\n"
