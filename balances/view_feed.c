@@ -19,6 +19,7 @@
 #define FEED_BATCH 1024         /* records applied between two wake-ups of the readers */
 #define FEED_PAGE 10000         /* table rows per snapshot query */
 #define FEED_METADATA_MS 5000   /* how often new partitions are looked for */
+#define FEED_LAG_MS 1000        /* how often read_view_lag is refreshed */
 #define KAFKA_REQ_MS 5000
 #define BACKOFF_MAX_MS 5000
 
@@ -35,7 +36,7 @@ struct view_feed {
   int neof;
   rd_kafka_message_t *msgs[FEED_BATCH];
   rm_update updates[FEED_BATCH * EVENT_MAX_UPDATES];
-  metric *m_live, *m_accounts, *m_applied, *m_lag;
+  metric *m_live, *m_accounts, *m_applied, *m_lag, *m_behind;
 };
 
 /* Sleeps up to ms, in slices, returning early (true) on stop. */
@@ -179,6 +180,30 @@ static void feed_new_partitions(view_feed *f) {
            from, n - 1);
 }
 
+/* Records in the topic the view has not read yet, from librdkafka's cached watermarks
+ * (no broker round trip); -1 when not known yet. A growing figure on one instance while
+ * the others' stay near 0 means its feed is stuck: its reads are stale. */
+static int64_t feed_behind(view_feed *f) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(f->nparts);
+  for (int p = 0; p < f->nparts; p++) rd_kafka_topic_partition_list_add(l, f->topic, p);
+  int64_t behind = -1;
+  if (rd_kafka_position(f->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    behind = 0;
+    for (int i = 0; i < l->cnt && behind >= 0; i++) {
+      int64_t lo = 0, hi = 0;
+      if (rd_kafka_get_watermark_offsets(f->rk, f->topic, l->elems[i].partition, &lo, &hi) !=
+              RD_KAFKA_RESP_ERR_NO_ERROR ||
+          hi < 0) {
+        behind = -1;
+      } else if (l->elems[i].offset >= 0) {
+        behind += hi > l->elems[i].offset ? hi - l->elems[i].offset : 0;
+      }
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+  return behind;
+}
+
 /* Up to FEED_BATCH messages: waits up to 100 ms for the first, then takes what is there. */
 static size_t feed_collect(view_feed *f) {
   size_t n = 0;
@@ -245,11 +270,15 @@ static void *feed_main(void *arg) {
     if (feed_sleep(f, backoff)) return NULL;
     backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
   }
-  int64_t next_md = time_mono_ms() + FEED_METADATA_MS;
+  int64_t next_md = time_mono_ms() + FEED_METADATA_MS, next_lag = 0;
   while (!atomic_load(&f->stop)) {
     size_t n = feed_collect(f);
     feed_apply(f, n);
     for (size_t i = 0; i < n; i++) rd_kafka_message_destroy(f->msgs[i]);
+    if (time_mono_ms() >= next_lag) {
+      metrics_set(f->m_behind, feed_behind(f));
+      next_lag = time_mono_ms() + FEED_LAG_MS;
+    }
     if (time_mono_ms() >= next_md) {
       feed_new_partitions(f);
       next_md = time_mono_ms() + FEED_METADATA_MS;
@@ -303,8 +332,13 @@ view_feed *view_feed_start(const view_feed_config *cfg, char *err, size_t errlen
                                  "Records applied to the in-memory view", NULL);
   f->m_lag = metrics_histogram("read_view_apply_lag_seconds",
                                "From the event's occurred_at to its update of the view", NULL);
+  f->m_behind = metrics_gauge("read_view_lag",
+                              "Records of the balances topic not yet read into the in-memory"
+                              " view (-1 unknown)",
+                              NULL);
   balance_view_set_live(f->view, false);
   metrics_set(f->m_live, 0);
+  metrics_set(f->m_behind, -1);
 
   rd_kafka_conf_t *conf = kafka_conf_new(f->brokers, defaults, cfg->consumer_conf, err, errlen);
   if (conf == NULL) goto fail;

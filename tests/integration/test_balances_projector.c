@@ -22,6 +22,7 @@
 #include "kafka_conf.h"
 #include "kafka_consumer.h"
 #include "kafka_producer.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "parallel_apply.h"
 #include "projector.h"
@@ -974,6 +975,13 @@ static void test_view_feed(void **state) {
   wait_view(v, t.b, t.n + 2);
   expect_view(v, t.a, 5, t.n + 2);
   assert_true(notified > before);
+  /* Caught up: nothing left to read (refreshed every second). */
+  metric *behind = metrics_gauge("read_view_lag", "", NULL);
+  deadline = time_mono_ms() + WAIT_MS;
+  while (metrics_value(behind) != 0) {
+    if (time_mono_ms() > deadline) fail_msg("read_view_lag %" PRId64, metrics_value(behind));
+    time_sleep_ms(50);
+  }
 
   view_feed_stop(f);
   apply_notify_subscribe(e.notify, NULL, NULL);
