@@ -57,6 +57,7 @@ struct http_server {
   size_t max_body;
   unsigned timeout_s;
   void *app;
+  void (*on_rejected)(http_call *call, unsigned status, rpc_code code);
   uint16_t port;
   metric **route_hist; /* per route, then one for unmatched requests */
   pthread_mutex_t mu;
@@ -87,6 +88,7 @@ struct http_call {
   int hist_index;
   http_route_match match;
   int started; /* the access handler has seen the headers */
+  int handled; /* the route's handler has been called (or queued for a worker) */
   int counted; /* counted in srv->inflight */
   /* An answer decided from the headers alone (404, 405, 415, ...), sent after the body
    * has been drained so the connection stays usable for the next request. */
@@ -250,6 +252,9 @@ static enum MHD_Result respond_error(http_call *call, unsigned status, rpc_code 
   cJSON_Delete(o);
   if (text == NULL)
     return MHD_NO;
+  if (call->route != NULL && call->route->raw == NULL && !call->handled &&
+      call->srv->on_rejected != NULL)
+    call->srv->on_rejected(call, status, code);
   return respond(call, status, "application/json", text, strlen(text));
 }
 
@@ -687,6 +692,7 @@ static enum MHD_Result serve_proto(http_call *call) {
   call->resp = http_call_new_message(call, r->response_type);
   if (call->resp == NULL)
     return respond_error(call, 500, RPC_INTERNAL, "out of memory");
+  call->handled = 1;
   if (r->blocking && call->srv->event_loop) {
     queue_work(call);
     return park(call);
@@ -978,6 +984,7 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
   srv->max_body = cfg->max_body_bytes != 0 ? cfg->max_body_bytes : DEFAULT_MAX_BODY;
   srv->timeout_s = cfg->connection_timeout_s != 0 ? cfg->connection_timeout_s : DEFAULT_TIMEOUT_S;
   srv->app = cfg->app;
+  srv->on_rejected = cfg->on_rejected;
   unsigned max_conn = cfg->max_connections != 0 ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
 
   srv->route_hist = calloc(nroutes + 1, sizeof *srv->route_hist);

@@ -8,6 +8,7 @@
 #include "app.h"
 #include "config.h"
 #include "db.h"
+#include "handlers.h"
 #include "kafka_admin.h"
 #include "log.h"
 #include "outbox_relay.h"
@@ -190,6 +191,7 @@ int main(int argc, char **argv) {
        * connection the batcher does not use. */
       .io_threads = service_io_threads(),
       .workers = (unsigned)(s.pool_size - s.batch_threads),
+      .on_rejected = handlers_on_rejected,
   };
   srv = http_server_start(&hc, wallet_routes, wallet_routes_count, err, sizeof err);
   if (srv == NULL) {

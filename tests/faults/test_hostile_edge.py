@@ -41,7 +41,7 @@ def finding(n):
                              reason="issue 13 finding %d not fixed yet" % n)
 
 
-NOT_FIXED_DEFAULT = {5, 7}  # 5: libmicrohttpd's own error pages; 7: pre-batcher rejections
+NOT_FIXED_DEFAULT = {5}  # 5: libmicrohttpd's own error pages
 
 
 # ---- raw HTTP helpers
@@ -413,14 +413,28 @@ def test_absolute_form_request_line(stack, name):
 
 @finding(7)
 def test_rejected_before_batcher_are_counted(stack):
+    """3 undecodable bodies + 3 negative amounts: six 400s, and six more rejections with
+    reason="invalid" (before: the undecodable ones were not counted at all)."""
     w = stack.url("wallet-core")
-    before = series_sum(requests.get(w + "/metrics", timeout=5).text, "transfers_rejected_total") or 0
+
+    def invalid():
+        text = requests.get(w + "/metrics", timeout=5).text
+        return series_sum(text, "transfers_rejected_total", 'reason="invalid"') or 0
+
+    def http_400():
+        text = requests.get(w + "/metrics", timeout=5).text
+        return series_sum(text, "http_requests_total", 'route="/transactions",method="POST",code="400"') or 0
+    before, before_400 = invalid(), http_400()
+    codes = []
     for body in (b"{", b"nope", b"[]"):
-        requests.post(w + "/transactions", data=body, headers={"Content-Type": "application/json"}, timeout=5)
+        codes.append(requests.post(w + "/transactions", data=body,
+                                   headers={"Content-Type": "application/json"}, timeout=5).status_code)
     for amount in (-1, -2, -3):
-        requests.post(w + "/transactions", data=tx_body(amount=amount),
-                      headers={"Content-Type": "application/json"}, timeout=5)
-    after = series_sum(requests.get(w + "/metrics", timeout=5).text, "transfers_rejected_total") or 0
+        codes.append(requests.post(w + "/transactions", data=tx_body(amount=amount),
+                                   headers={"Content-Type": "application/json"}, timeout=5).status_code)
+    assert codes == [400] * 6, codes
+    after, after_400 = invalid(), http_400()
+    assert after_400 - before_400 == 6, (before_400, after_400)
     assert after - before == 6, (before, after)
 
 
