@@ -18,6 +18,7 @@ import os
 import re
 import selectors
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -382,6 +383,54 @@ def test_malformed_http_gets_json_error(stack, name, case):
     ok = {want} | ({414, 431} if want in (414, 431) else set())
     assert status in ok, (status, body[:200])
     assert_json_error(status, hdrs, body)
+
+
+# ---- the per-address connection limit (issue 13, What to build): HTTP_MAX_CONNECTIONS_PER_IP
+
+def test_per_address_limit_from_environment(stack):
+    """A second wallet-core with HTTP_MAX_CONNECTIONS_PER_IP=3: three idle connections from
+    127.0.0.1 are held, the fourth is closed unanswered; once they go, /healthz answers."""
+    name = stack.start_extra("wallet-core", env={"HTTP_MAX_CONNECTIONS_PER_IP": "3"})
+    port = stack.ports[name]
+    held = []
+    try:
+        assert requests.get(stack.url(name) + "/healthz", timeout=5).status_code == 200
+        time.sleep(1)  # that connection must be gone on the server side too before counting
+        for _ in range(3):
+            held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        time.sleep(0.5)
+        for h in held:  # all three still open (a closed one reads as b"")
+            h.setblocking(False)
+            try:
+                assert h.recv(1, socket.MSG_PEEK) != b"", "a held connection was closed"
+            except BlockingIOError:
+                pass
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        try:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        got = read_responses(s, timeout=3)
+        s.close()
+        assert got == b"", got[:200]
+        for h in held:
+            h.close()
+        held = []
+        time.sleep(0.5)
+        assert requests.get(stack.url(name) + "/healthz", timeout=5).status_code == 200
+    finally:
+        for h in held:
+            h.close()
+        stack.stop_extra(name)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_per_address_limit_bad_value_refuses_to_start(stack, service):
+    env = stack.service_env(service, stack.ports[service + "-2"])
+    env["HTTP_MAX_CONNECTIONS_PER_IP"] = "lots"
+    p = subprocess.run([stack.bin(service)], env=env, capture_output=True, timeout=60)
+    assert p.returncode != 0
+    assert b"HTTP_MAX_CONNECTIONS_PER_IP" in p.stdout + p.stderr, (p.stdout + p.stderr)[-500:]
 
 
 # ---- 6: HEAD, Allow, absolute form
