@@ -100,15 +100,16 @@ static int is_json_content_type(const char *ct) {
 
 typedef struct header_counts {
   unsigned content_length, transfer_encoding, host, content_type, idempotency_key;
+  size_t bytes; /* "name: value\r\n" of every header */
 } header_counts;
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
                                     const char *value) {
   (void)kind;
-  (void)value;
   header_counts *n = cls;
   if (key == NULL)
     return MHD_YES;
+  n->bytes += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
   if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
     n->content_length++;
   else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
@@ -124,11 +125,27 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 
 /* Strict framing (RFC 9112 6.3): two Content-Length headers, or Transfer-Encoding with
  * Content-Length, is a 400 and the connection is closed, so that nothing after the head
- * is read as another request. A repeated header that must be single is a 400 too. */
+ * is read as another request. A repeated header that must be single is a 400 too, and so
+ * is an HTTP/1.1 request without Host; a target or header block over our limits is a 414
+ * or 431. Every one closes the connection. */
 static int check_framing(http_call *call, enum MHD_Result *answer) {
   header_counts n = {0};
   MHD_get_connection_values(call->conn, MHD_HEADER_KIND, &count_header, &n);
   const char *why = NULL;
+  char msg[96];
+  /* Heads over our limits (well below what libmicrohttpd buffers): 414, 431 and close. */
+  if (strlen(call->uri) > HTTP_MAX_URI_BYTES) {
+    snprintf(msg, sizeof msg, "request target longer than %u bytes", HTTP_MAX_URI_BYTES);
+    http_call_set_header(call, MHD_HTTP_HEADER_CONNECTION, "close");
+    *answer = hs_respond_error(call, 414, RPC_INVALID_ARGUMENT, msg);
+    return 1;
+  }
+  if (n.bytes > HTTP_MAX_HEADER_BYTES) {
+    snprintf(msg, sizeof msg, "request headers larger than %u bytes", HTTP_MAX_HEADER_BYTES);
+    http_call_set_header(call, MHD_HTTP_HEADER_CONNECTION, "close");
+    *answer = hs_respond_error(call, 431, RPC_INVALID_ARGUMENT, msg);
+    return 1;
+  }
   if (n.content_length > 1)
     why = "more than one Content-Length header";
   else if (n.transfer_encoding > 0 && n.content_length > 0)
@@ -142,6 +159,8 @@ static int check_framing(http_call *call, enum MHD_Result *answer) {
   }
   if (n.host > 1)
     why = "more than one Host header";
+  else if (n.host == 0 && call->version != NULL && strcmp(call->version, "HTTP/1.1") == 0)
+    why = "an HTTP/1.1 request needs a Host header"; /* RFC 9112 3.2 */
   else if (n.content_type > 1)
     why = "more than one Content-Type header";
   else if (n.idempotency_key > 1)

@@ -60,7 +60,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                                  const char *upload_data, size_t *upload_data_size,
                                  void **req_cls) {
   (void)url;
-  (void)version;
   http_server *srv = cls;
   http_call *call = *req_cls;
   if (call == NULL)
@@ -69,6 +68,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     call->started = 1;
     call->conn = conn;
     call->method = method;
+    call->version = version;
     snprintf(call->method_label, sizeof call->method_label, "%s", method_label(method));
     call->start_us = hs_mono_us();
     pthread_mutex_lock(&srv->mu);
@@ -344,6 +344,8 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
       MHD_OPTION_NOTIFY_CONNECTION, &http_edge_on_connection, srv->edge,
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
       MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
+      /* headroom above HTTP_MAX_URI_BYTES / HTTP_MAX_HEADER_BYTES: we answer those */
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_MEMORY_LIMIT,
       MHD_OPTION_NOTIFY_COMPLETED, &on_completed, srv,
       MHD_OPTION_URI_LOG_CALLBACK, &on_uri, srv,
       /* last: with one thread (or thread per connection) the list ends here */

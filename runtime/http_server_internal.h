@@ -23,6 +23,12 @@
 #define DEFAULT_MAX_CONNECTIONS 512u
 #define DEFAULT_TIMEOUT_S 10u
 #define DEFAULT_WORKERS 2u
+/* Our limits on a request head, answered with our JSON errors (414, 431). libmicrohttpd
+ * gets a per-connection memory pool well above them (MHD_MEMORY_LIMIT), so a head up to
+ * that size reaches our code and MHD's own HTML 414/431 pages only come past it. */
+#define HTTP_MAX_URI_BYTES (8u * 1024u)
+#define HTTP_MAX_HEADER_BYTES (32u * 1024u)
+#define MHD_MEMORY_LIMIT (128u * 1024u)
 #define DURATION_METRIC "http_request_duration_seconds"
 #define REQUESTS_METRIC "http_requests_total"
 
@@ -75,6 +81,7 @@ struct http_call {
   struct MHD_Connection *conn;
   char *uri; /* raw request target as the client sent it (undecoded, with query) */
   const char *method;
+  const char *version; /* "HTTP/1.1", "HTTP/1.0" (MHD refuses others itself) */
   char method_label[8];
   const http_route *route;
   const char *route_label; /* the pattern, or "unmatched" */

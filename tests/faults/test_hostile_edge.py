@@ -371,8 +371,15 @@ MALFORMED = {
 }
 
 
+# Finding 5, cases only libmicrohttpd sees (no hook replaces its HTML pages or its silent
+# close): a request line it cannot parse, a header line without a colon, a version other
+# than 1.0/1.1, broken chunked framing. Our code answers the rest (no Host, a target over
+# 8 KiB, headers over 32 KiB: MHD's pool is 128 KiB, so such heads reach us first).
+MHD_ONLY = {"bad-request-line", "bad-header", "http-2.0", "bad-chunk"}
+
+
 @pytest.mark.parametrize("name", SERVICES)
-@pytest.mark.parametrize("case", [pytest.param(c, marks=() if c == "too-large-body" else finding(5))
+@pytest.mark.parametrize("case", [pytest.param(c, marks=finding(5) if c in MHD_ONLY else ())
                                   for c in sorted(MALFORMED)])
 def test_malformed_http_gets_json_error(stack, name, case):
     req, want = MALFORMED[case]
@@ -383,6 +390,18 @@ def test_malformed_http_gets_json_error(stack, name, case):
     ok = {want} | ({414, 431} if want in (414, 431) else set())
     assert status in ok, (status, body[:200])
     assert_json_error(status, hdrs, body)
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_head_within_limits_is_served(stack, name):
+    """Just under our limits (a 8000-byte target, 30 KiB of headers): answered normally."""
+    port = stack.ports[name]
+    req = (b"GET /healthz?_=" + b"a" * 7980 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+           b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 1000) for i in range(30)) + b"\r\n")
+    rs = split_responses(exchange(port, req))
+    assert rs and rs[0][0] == 200, rs[:1]
+    rs = split_responses(exchange(port, b"GET /healthz HTTP/1.0\r\n\r\n"))  # 1.0 needs no Host
+    assert rs and rs[0][0] == 200, rs[:1]
 
 
 # ---- the per-address connection limit (issue 13, What to build): HTTP_MAX_CONNECTIONS_PER_IP
