@@ -344,7 +344,7 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
       MHD_OPTION_NOTIFY_CONNECTION, &http_edge_on_connection, srv->edge,
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
       MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
-      /* headroom above HTTP_MAX_URI_BYTES / HTTP_MAX_HEADER_BYTES: we answer those */
+      /* above HTTP_MAX_URI_BYTES / HTTP_MAX_HEADER_BYTES: we answer those (see there) */
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_MEMORY_LIMIT,
       MHD_OPTION_NOTIFY_COMPLETED, &on_completed, srv,
       MHD_OPTION_URI_LOG_CALLBACK, &on_uri, srv,
