@@ -45,6 +45,7 @@ static const char usage_text[] =
     "Environment (default):\n"
     "  HTTP_ADDR            listen address (127.0.0.1; 0.0.0.0 in containers)\n"
     "  HTTP_PORT            listen port (3003)\n"
+    "  HTTP_MAX_CONNECTIONS_PER_IP  open connections per client address (0: no limit)\n"
     "  DB_HOST              MariaDB host (127.0.0.1)\n"
     "  DB_PORT              MariaDB port (3307)\n"
     "  DB_USER              (balances)\n"
@@ -68,7 +69,7 @@ static const char usage_text[] =
 
 typedef struct settings {
   const char *http_addr;
-  int64_t http_port;
+  int64_t http_port, max_conn_per_ip;
   db_config db;
   int64_t db_port, pool_size;
   const char *brokers, *group, *migrations_dir;
@@ -102,6 +103,8 @@ static int load_settings(settings *s, char *err, size_t errlen) {
   }
   s->read_view = strcmp(view, "on") == 0;
   if (config_int("HTTP_PORT", 3003, 0, 65535, &s->http_port, err, errlen) != 0 ||
+      config_int("HTTP_MAX_CONNECTIONS_PER_IP", 0, 0, 65535, &s->max_conn_per_ip, err,
+                 errlen) != 0 ||
       config_int("DB_PORT", 3307, 1, 65535, &s->db_port, err, errlen) != 0 ||
       config_int("DB_POOL_SIZE", 32, 1, 1024, &s->pool_size, err, errlen) != 0 ||
       config_int("TOPIC_PARTITIONS", 3, 1, 1000, &s->partitions, err, errlen) != 0 ||
@@ -190,6 +193,7 @@ static int run_service(const settings *s) {
   http_server_config hc = {
       .bind_address = s->http_addr,
       .port = (uint16_t)s->http_port,
+      .max_connections_per_ip = (unsigned)s->max_conn_per_ip,
       .app = &app,
       /* An event loop per core: handlers do not block (lookups go to the reader). */
       .io_threads = service_io_threads(),

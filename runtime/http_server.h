@@ -81,6 +81,10 @@ typedef struct http_server_config {
   unsigned io_threads;           /* 0: thread per connection; N: N epoll threads */
   unsigned workers;              /* event-loop model: threads for `blocking` routes; 0 means 2 */
   void *app;                     /* handed to handlers through http_call_app */
+  /* Optional: told of every error the server itself answers for a matched protobuf route
+   * before its handler runs (415, 413, undecodable body or parameters), so a service can
+   * count those rejections with the ones its handlers make. Runs on the I/O thread. */
+  void (*on_rejected)(http_call *call, unsigned status, rpc_code code);
 } http_server_config;
 
 /* Starts serving `routes` (the array must outlive the server). Returns NULL with err

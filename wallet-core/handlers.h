@@ -20,5 +20,8 @@ void handlers_release(http_call *call, db_conn *conn);
 Google__Protobuf__Timestamp *handlers_timestamp(http_call *call, int64_t epoch_us);
 /* strdup into the call's memory; "" on OOM so a response never holds NULL strings. */
 char *handlers_str(http_call *call, const char *s);
+/* http_server_config.on_rejected: a POST /transactions the server refused before its
+ * handler ran (undecodable body, 415, 413) counts in transfers_rejected_total too. */
+void handlers_on_rejected(http_call *call, unsigned status, rpc_code code);
 
 #endif

@@ -1,4 +1,6 @@
 /* handlers_transactions: POST /transactions (with Idempotency-Key), GET /transactions/{id}. */
+#include <string.h>
+
 #include "app.h"
 #include "handlers.h"
 #include "transfer_batcher.h"
@@ -39,6 +41,25 @@ static void transfer_done(void *arg, const transfer_result *res) {
   http_call_finish(p->call, RPC_OK, NULL);
 }
 
+/* A transfer refused before it reached the batcher: counted under the same reasons as
+ * the batcher's (transfers_rejected_total), so 4xx answers and rejections agree. */
+static rpc_code reject(const wallet_err *e, rpc_status *st) {
+  transfer_result r = {.err = *e};
+  transfer_batcher_count(&r, 1);
+  return wallet_err_to_rpc(e, st);
+}
+
+void handlers_on_rejected(http_call *call, unsigned status, rpc_code code) {
+  (void)status;
+  const char *route = http_call_route(call);
+  const char *method = http_call_method(call);
+  if (route == NULL || method == NULL || strcmp(route, "/transactions") != 0 ||
+      strcmp(method, "POST") != 0)
+    return;
+  transfer_result r = {.err = {.rc = code == RPC_INTERNAL ? WALLET_INTERNAL : WALLET_INVALID}};
+  transfer_batcher_count(&r, 1);
+}
+
 rpc_code handlers_create_transaction(http_call *call, const ProtobufCMessage *req,
                                      ProtobufCMessage *resp, rpc_status *st) {
   const Wallet__V1__CreateTransactionRequest *in =
@@ -46,9 +67,7 @@ rpc_code handlers_create_transaction(http_call *call, const ProtobufCMessage *re
   wallet_app *app = http_call_app(call);
   wallet_err e = {0};
   const char *key = http_call_header(call, "Idempotency-Key");
-  if (key != NULL && validate_idempotency_key(key, &e) != WALLET_OK) {
-    return wallet_err_to_rpc(&e, st);
-  }
+  if (key != NULL && validate_idempotency_key(key, &e) != WALLET_OK) return reject(&e, st);
   transfer_request rq = {
       .account_id_from = in->account_id_from,
       .account_id_to = in->account_id_to,
@@ -60,7 +79,7 @@ rpc_code handlers_create_transaction(http_call *call, const ProtobufCMessage *re
   if (validate_uuid("account_id_from", rq.account_id_from, from, &e) != WALLET_OK ||
       validate_uuid("account_id_to", rq.account_id_to, to, &e) != WALLET_OK ||
       validate_amount(rq.amount, &e) != WALLET_OK) {
-    return wallet_err_to_rpc(&e, st);
+    return reject(&e, st);
   }
   transfer_result res;
   if (app->batcher != NULL) {

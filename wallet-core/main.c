@@ -8,6 +8,7 @@
 #include "app.h"
 #include "config.h"
 #include "db.h"
+#include "handlers.h"
 #include "kafka_admin.h"
 #include "log.h"
 #include "outbox_relay.h"
@@ -22,6 +23,7 @@ static const char usage[] =
     "transactional outbox. Settings come from the environment:\n"
     "  HTTP_ADDR          listen address              (127.0.0.1; 0.0.0.0 in containers)\n"
     "  HTTP_PORT          listen port                 (8080)\n"
+    "  HTTP_MAX_CONNECTIONS_PER_IP  open connections per client address (0: no limit)\n"
     "  DB_HOST            MariaDB host                (127.0.0.1)\n"
     "  DB_PORT            MariaDB port                (3306)\n"
     "  DB_USER            MariaDB user                (wallet)\n"
@@ -42,7 +44,7 @@ static const char usage[] =
 
 typedef struct settings {
   const char *http_addr;
-  int64_t http_port;
+  int64_t http_port, max_conn_per_ip;
   db_config db;
   int64_t db_port, pool_size;
   const char *brokers;
@@ -56,6 +58,9 @@ static int settings_load(settings *s, char *err, size_t errlen) {
   memset(s, 0, sizeof *s);
   s->http_addr = config_str("HTTP_ADDR", "127.0.0.1");
   if (config_int("HTTP_PORT", 8080, 0, 65535, &s->http_port, err, errlen) != 0) return -1;
+  if (config_int("HTTP_MAX_CONNECTIONS_PER_IP", 0, 0, 65535, &s->max_conn_per_ip, err,
+                 errlen) != 0)
+    return -1;
   s->db.host = config_str("DB_HOST", "127.0.0.1");
   if (config_int("DB_PORT", 3306, 1, 65535, &s->db_port, err, errlen) != 0) return -1;
   s->db.user = config_str("DB_USER", "wallet");
@@ -185,11 +190,13 @@ int main(int argc, char **argv) {
   http_server_config hc = {
       .bind_address = s.http_addr,
       .port = (uint16_t)s.http_port,
+      .max_connections_per_ip = (unsigned)s.max_conn_per_ip,
       .app = &app,
       /* An event loop per core; the database handlers run on workers, one per pooled
        * connection the batcher does not use. */
       .io_threads = service_io_threads(),
       .workers = (unsigned)(s.pool_size - s.batch_threads),
+      .on_rejected = handlers_on_rejected,
   };
   srv = http_server_start(&hc, wallet_routes, wallet_routes_count, err, sizeof err);
   if (srv == NULL) {

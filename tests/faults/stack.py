@@ -173,13 +173,16 @@ class Stack:
                       "KAFKA_GROUP": "balances", "MIN_VERSION_WAIT_MS": "2000"})
         return e
 
-    def start_extra(self, service, timeout=90):
+    def start_extra(self, service, timeout=90, env=None):
+        """A second instance of SERVICE; ENV (a dict) adds to or overrides its settings."""
         name = service + "-2"
         port = self.ports[name]
         log = open(os.path.join(self.stack_dir, "logs", name + ".log"), "ab")
         log.write(b"\n==== %s start\n" % name.encode())
         log.flush()
-        p = subprocess.Popen([self.bin(service)], cwd=ROOT, env=self.service_env(service, port),
+        e = self.service_env(service, port)
+        e.update(env or {})
+        p = subprocess.Popen([self.bin(service)], cwd=ROOT, env=e,
                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              start_new_session=True)
         log.close()

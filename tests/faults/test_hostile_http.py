@@ -15,9 +15,9 @@ import requests
 A1 = "a1000000-0000-4000-8000-000000000001"
 A2 = "a1000000-0000-4000-8000-000000000002"
 C1 = "c1000000-0000-4000-8000-000000000001"
-CONNECTION_TIMEOUT_S = 10  # runtime/http_server.c DEFAULT_TIMEOUT_S
-MAX_CONNECTIONS = 512  # runtime/http_server.c DEFAULT_MAX_CONNECTIONS
-MAX_BODY = 64 * 1024  # runtime/http_server.c DEFAULT_MAX_BODY
+CONNECTION_TIMEOUT_S = 10  # runtime/http_server_internal.h DEFAULT_TIMEOUT_S
+MAX_CONNECTIONS = 512  # runtime/http_server_internal.h DEFAULT_MAX_CONNECTIONS
+MAX_BODY = 64 * 1024  # runtime/http_server_internal.h DEFAULT_MAX_BODY
 SQL = "x'); DROP TABLE accounts; -- \" OR 1=1 #"
 
 

@@ -569,6 +569,154 @@ static void test_decode_round_trip(void **state) {
   free(path);
 }
 
+/* --decode TYPE with -t: each record must be TYPE by its ce_type header; a record of
+ * another type (the balances topic's AccountCreated) is refused with exit 1 instead of
+ * being decoded into the wrong fields. The raw dump of a checked record decodes offline. */
+static void test_decode_checks_ce_type(void **state) {
+  char topic[96], args[512];
+  make_topic("t_ec_decode_check", 1, topic, sizeof topic);
+  occurred.seconds = 1767323045;
+  Wallet__V1__AccountCreated a = WALLET__V1__ACCOUNT_CREATED__INIT;
+  a.event_id = "e3000000-0000-4000-8000-000000000003";
+  a.occurred_at = &occurred;
+  a.account_id = "a1000000-0000-4000-8000-000000000001";
+  a.client_id = "c1000000-0000-4000-8000-000000000001";
+  Wallet__V1__BalanceUpdated b = balance_updated("t-30", 41, 42, 3);
+  producer pr;
+  producer_open(&pr);
+  send_msg(&pr, topic, 0, "k", &a.base, NULL);
+  send_msg(&pr, topic, 0, "k", &b.base, NULL);
+  send_raw(&pr, topic, 0, "k", 1, "", 0, NULL, NULL); /* no ce_type: read as TYPE */
+  producer_close(&pr);
+
+  /* offset 0 is an AccountCreated: refused, nothing printed */
+  snprintf(args, sizeof args, "-q -b %s -t %s -c 1 --decode " BT " --format '%%s'",
+           test_kafka_brokers(), topic);
+  run_result r = run(args, "/dev/null");
+  assert_int_equal(r.status, 1);
+  assert_int_equal(r.len, 0);
+  run_free(&r);
+
+  /* offset 1 is a BalanceUpdated: its raw bytes, which --decode reads back */
+  snprintf(args, sizeof args, "-q -b %s -t %s -o 1 -c 1 --decode " BT " --format '%%s'",
+           test_kafka_brokers(), topic);
+  r = run(args, "/dev/null");
+  assert_int_equal(r.status, 0);
+  size_t len = protobuf_c_message_get_packed_size(&b.base);
+  uint8_t buf[512];
+  assert_true(len <= sizeof buf);
+  protobuf_c_message_pack(&b.base, buf);
+  assert_int_equal(r.len, len);
+  assert_memory_equal(r.out, buf, len);
+  char *path = write_temp(r.out, r.len);
+  run_free(&r);
+  r = run("--decode " BT, path);
+  assert_int_equal(r.status, 0);
+  cJSON *j = cJSON_Parse(r.out);
+  assert_non_null(j);
+  assert_string_equal(str_at(j, "balance_account_id_from"), "41");
+  cJSON_Delete(j);
+  run_free(&r);
+  unlink(path);
+  free(path);
+
+  /* a record without ce_type is taken as TYPE; JSON output says the type */
+  snprintf(args, sizeof args, "-q -b %s -t %s -o 1 -e --decode " BT, test_kafka_brokers(),
+           topic);
+  r = run(args, "/dev/null");
+  assert_int_equal(r.status, 0);
+  cJSON *lines[4];
+  size_t n = parse_lines(r.out, lines, 4);
+  assert_int_equal(n, 2);
+  assert_string_equal(str_at(lines[1], "type"), BT);
+  assert_null(cJSON_GetObjectItemCaseSensitive(lines[1], "error"));
+  free_lines(lines, n);
+  run_free(&r);
+
+  /* --decode with -t and a different --type contradict each other: usage error */
+  snprintf(args, sizeof args, "-q -b %s -t %s --decode " BT " --type " TT " 2>/dev/null",
+           test_kafka_brokers(), topic);
+  r = run(args, "/dev/null");
+  assert_int_equal(r.status, 2);
+  run_free(&r);
+}
+
+/* The undecodable marker is spelled one way: "!error base64:<value>" in the output, in
+ * --help and in the README. */
+static void test_undecodable_marker_one_spelling(void **state) {
+  char topic[96], args[512];
+  make_topic("t_ec_marker", 1, topic, sizeof topic);
+  producer pr;
+  producer_open(&pr);
+  send_raw(&pr, topic, 0, "k", 1, POISON, sizeof POISON - 1, BT, NULL);
+  producer_close(&pr);
+  snprintf(args, sizeof args, "-q -b %s -t %s -e --format '%%v'", test_kafka_brokers(), topic);
+  run_result r = run(args, NULL);
+  assert_int_equal(r.status, 0);
+  char *b64 = base64_encode((const uint8_t *)POISON, sizeof POISON - 1);
+  char want[128];
+  snprintf(want, sizeof want, "!error base64:%s", b64);
+  free(b64);
+  assert_string_equal(r.out, want);
+  run_free(&r);
+
+  r = run("--help", NULL);
+  assert_int_equal(r.status, 0);
+  assert_non_null(strstr(r.out, "!error base64:"));
+  assert_null(strstr(r.out, "!ERROR"));
+  run_free(&r);
+}
+
+static char *read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) fail_msg("cannot open %s", path);
+  char *text = calloc(1, 1 << 20);
+  assert_non_null(text);
+  size_t n = fread(text, 1, (1 << 20) - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  return text;
+}
+
+/* --help lists \r among the escapes, its "watch live" example starts at the end; the
+ * README mentions -V and spells the marker as the output does. */
+static void test_help_and_readme_agree(void **state) {
+  run_result r = run("--help", NULL);
+  assert_int_equal(r.status, 0);
+  const char *esc = strstr(r.out, "escapes:");
+  assert_non_null(esc);
+  const char *eol = strchr(esc, '\n');
+  assert_non_null(eol);
+  char line[128];
+  snprintf(line, sizeof line, "%.*s", (int)(eol - esc), esc);
+  assert_non_null(strstr(line, "\\r"));
+  const char *live = strstr(r.out, "watch both topics live");
+  assert_non_null(live);
+  const char *cmd = strchr(live, '\n');
+  assert_non_null(cmd);
+  eol = strchr(cmd + 1, '\n');
+  assert_non_null(eol);
+  snprintf(line, sizeof line, "%.*s", (int)(eol - cmd - 1), cmd + 1);
+  assert_non_null(strstr(line, "-o end"));
+  run_free(&r);
+
+  const char *src = getenv("WALLET_SOURCE_DIR");
+  if (src == NULL || *src == '\0') skip();
+  static const char *const readmes[] = {"tools/eventcat/README.md", "README.md"};
+  for (size_t i = 0; i < 2; i++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", src, readmes[i]);
+    char *readme = read_text(path);
+    if (strstr(readme, "`-V`") == NULL) fail_msg("%s does not mention -V", readmes[i]);
+    assert_non_null(strstr(readme, "!error base64:"));
+    assert_null(strstr(readme, "!ERROR"));
+    /* the decode example checks the type where the record is read */
+    if (strstr(readme, "-c 1 --format '%s' > value.bin") != NULL)
+      fail_msg("%s: the raw-value example does not check the record's type", readmes[i]);
+    free(readme);
+  }
+}
+
 /* -o -1: only the last record of each partition; -o N -p P; -c stops by itself. */
 static void test_offsets_and_count(void **state) {
   char topic[96], args[512];
@@ -792,6 +940,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_list_types_help_and_usage),
       cmocka_unit_test(test_decode_round_trip),
+      cmocka_unit_test(test_decode_checks_ce_type),
+      cmocka_unit_test(test_undecodable_marker_one_spelling),
+      cmocka_unit_test(test_help_and_readme_agree),
       cmocka_unit_test(test_prints_known_events),
       cmocka_unit_test(test_poison_does_not_stop_the_stream),
       cmocka_unit_test(test_offsets_and_count),

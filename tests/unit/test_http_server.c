@@ -1784,9 +1784,91 @@ static void test_idle_timeout_both_models(void **state) {
   }
 }
 
+/* ---- on_rejected: errors the server answers before a protobuf handler runs ------------ */
+
+static pthread_mutex_t rejected_mu = PTHREAD_MUTEX_INITIALIZER;
+static int rejected_n;
+static unsigned rejected_status;
+static char rejected_route[64];
+
+static void count_rejected(http_call *call, unsigned status, rpc_code code) {
+  (void)code;
+  pthread_mutex_lock(&rejected_mu);
+  rejected_n++;
+  rejected_status = status;
+  snprintf(rejected_route, sizeof rejected_route, "%s %s", http_call_method(call),
+           http_call_route(call));
+  pthread_mutex_unlock(&rejected_mu);
+}
+
+static int rejected_count(void) {
+  pthread_mutex_lock(&rejected_mu);
+  int n = rejected_n;
+  pthread_mutex_unlock(&rejected_mu);
+  return n;
+}
+
+/* Undecodable bodies, 415 and 413 on a matched route are told; the handler's own errors,
+ * successes, 404/405 and raw routes are not (the handler or nobody counts those). */
+static void test_on_rejected_hook(void **state) {
+  (void)state;
+  http_server_config cfg = {.bind_address = "127.0.0.1",
+                            .max_body_bytes = MAX_BODY,
+                            .connection_timeout_s = 5,
+                            .app = &app_token,
+                            .on_rejected = count_rejected};
+  char err[256] = "";
+  http_server *srv = http_server_start(&cfg, routes, NROUTES, err, sizeof err);
+  if (srv == NULL)
+    fail_msg("http_server_start: %s", err);
+  uint16_t port = http_server_port(srv);
+  const char *ok = "{\"account_id_from\":\"a\",\"account_id_to\":\"b\",\"amount\":5}";
+  resp r;
+  int before = rejected_count();
+  assert_int_equal(http_req(port, "POST", "/transactions", "application/json", "{", &r), 0);
+  assert_int_equal(r.status, 400);
+  resp_free(&r);
+  assert_int_equal(rejected_count(), before + 1);
+  pthread_mutex_lock(&rejected_mu);
+  assert_int_equal(rejected_status, 400);
+  assert_string_equal(rejected_route, "POST /transactions");
+  pthread_mutex_unlock(&rejected_mu);
+  assert_int_equal(http_req(port, "POST", "/transactions", "application/xml", ok, &r), 0);
+  assert_int_equal(r.status, 415);
+  resp_free(&r);
+  assert_int_equal(rejected_count(), before + 2);
+  char big[MAX_BODY + 64];
+  memset(big, ' ', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  assert_int_equal(http_req(port, "POST", "/transactions", "application/json", big, &r), 0);
+  assert_int_equal(r.status, 413);
+  resp_free(&r);
+  assert_int_equal(rejected_count(), before + 3);
+  /* not told: success, the handler's own error, 404, 405, a raw route */
+  assert_int_equal(http_req(port, "POST", "/transactions", "application/json", ok, &r), 0);
+  assert_int_equal(r.status, 201);
+  resp_free(&r);
+  assert_int_equal(http_req(port, "POST", "/transactions", "application/json",
+                            "{\"amount\":-1}", &r), 0);
+  assert_int_equal(r.status, 400);
+  resp_free(&r);
+  assert_int_equal(http_req(port, "GET", "/nope", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 404);
+  resp_free(&r);
+  assert_int_equal(http_req(port, "DELETE", "/transactions", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 405);
+  resp_free(&r);
+  assert_int_equal(http_req(port, "GET", "/hello", NULL, NULL, &r), 0);
+  assert_int_equal(r.status, 202);
+  resp_free(&r);
+  assert_int_equal(rejected_count(), before + 3);
+  http_server_stop(srv);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_get_with_path_param),
+      cmocka_unit_test(test_on_rejected_hook),
       cmocka_unit_test(test_percent_encoded_path_param),
       cmocka_unit_test(test_query_params),
       cmocka_unit_test(test_query_cannot_override_path_param),

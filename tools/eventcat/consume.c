@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "decode.h"
 #include "envelope.h"
+#include "event_headers.h"
 #include "kafka_conf.h"
 #include "kafka_consumer.h"
 #include "log.h"
@@ -312,6 +314,23 @@ static void commit_stored(consume_ctx *c) {
     log_warn("commit: %s", why);
 }
 
+/* --decode TYPE with -t: 1 (err filled) when m's ce_type header names another type. A
+ * record without ce_type is taken as TYPE, as --type would. */
+static int refuse_other_type(const char *want, const rd_kafka_message_t *m, char *err,
+                             size_t errlen) {
+  rd_kafka_headers_t *hdrs = NULL;
+  if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
+  char type[DECODE_TYPE_MAX];
+  if (event_headers_get(hdrs, "ce_type", type, sizeof type) != 0 || type[0] == '\0' ||
+      strcmp(type, want) == 0)
+    return 0;
+  snprintf(err, errlen,
+           "%s [%" PRId32 "] offset %" PRId64 " is a %s (ce_type), not a %s: --decode "
+           "does not read it as one (pick its offset with -o, or drop --decode)",
+           rd_kafka_topic_name(m->rkt), m->partition, m->offset, type, want);
+  return 1;
+}
+
 /* 0 go on, 1 done, -1 error (err filled). Takes m. */
 static int handle(consume_ctx *c, rd_kafka_message_t *m, char *err, size_t errlen) {
   const eventcat_opts *o = c->o;
@@ -339,6 +358,10 @@ static int handle(consume_ctx *c, rd_kafka_message_t *m, char *err, size_t errle
     c->down_since_ms = 0;
     part_state *p = part_get(c, rd_kafka_topic_name(m->rkt), m->partition);
     if (p != NULL) p->eof = false;
+    if (o->expect_type != NULL && refuse_other_type(o->expect_type, m, err, errlen)) {
+      rd_kafka_message_destroy(m);
+      return -1;
+    }
     int w = emit(c, m);
     if (w < 0) {
       snprintf(err, errlen, "writing output: %s", strerror(errno));

@@ -114,7 +114,7 @@ static void put_value(FILE *o, const rd_kafka_message_t *m, const decode_result 
     free(s);
   } else if (r->error[0] != '\0') {
     char *b = base64_encode(m->payload, m->len);
-    fprintf(o, "!%s base64:%s", r->error, b ? b : "?");
+    fprintf(o, "!error base64:%s", b ? b : "?"); /* the reason is %e */
     free(b);
   } else {
     fputs("null", o);

@@ -118,6 +118,16 @@ static void opts_defaults(eventcat_opts *o) {
 
 /* Combinations that parse one by one but make no sense together. */
 static int opts_check(eventcat_opts *o, char *err, size_t errlen) {
+  if (o->mode == EVENTCAT_MODE_DECODE && o->ntopics > 0) {
+    /* --decode TYPE -t TOPIC: consume, with TYPE checked against each record's ce_type */
+    if (o->force_type != NULL && strcmp(o->force_type, o->decode_type) != 0) {
+      snprintf(err, errlen, "--decode %s and --type %s contradict each other", o->decode_type,
+               o->force_type);
+      return -1;
+    }
+    o->mode = EVENTCAT_MODE_CONSUME;
+    o->force_type = o->expect_type = o->decode_type;
+  }
   if (o->mode != EVENTCAT_MODE_CONSUME) return 0;
   if (o->ntopics == 0) {
     snprintf(err, errlen, "no topic given: use -t TOPIC (or --decode TYPE, --list-types)");
@@ -262,6 +272,7 @@ void eventcat_usage(FILE *out) {
   fputs(
       "Usage: eventcat [options] -t TOPIC [-t TOPIC ...]\n"
       "       eventcat --decode TYPE < value.bin\n"
+      "       eventcat --decode TYPE [options] -t TOPIC\n"
       "       eventcat --list-types\n"
       "\n"
       "Consumes Kafka topics and prints each record as one JSON object per line, its\n"
@@ -286,16 +297,19 @@ void eventcat_usage(FILE *out) {
       "  --format FMT    custom line format (implies -f); tokens:\n"
       "                    %t topic  %p partition  %o offset  %k key  %K key length\n"
       "                    %T timestamp (ms)  %h headers (name=value,...)  %y type\n"
-      "                    %v value as JSON (or \"!ERROR base64\" when undecodable)\n"
+      "                    %v value as JSON (\"!error base64:<raw value>\" when it does\n"
+      "                       not decode; %e says why)\n"
       "                    %s raw value bytes  %S value length  %e decode error\n"
       "                    %% a percent sign\n"
-      "                    escapes: \\n \\t \\\\\n"
+      "                    escapes: \\n \\t \\r \\\\\n"
       "  --type TYPE     decode every value as TYPE (a full name, see --list-types)\n"
       "  --no-defaults   omit fields that hold their zero value (default: print all)\n"
       "  -X KEY=VALUE    librdkafka setting (e.g. -X security.protocol=ssl); may repeat\n"
       "  -m SECONDS      metadata and watermark timeout (default 10)\n"
       "  -q              quiet: only errors on stderr\n"
-      "  --decode TYPE   read raw protobuf bytes of TYPE from stdin, print its JSON, exit\n"
+      "  --decode TYPE   read raw protobuf bytes of TYPE from stdin, print its JSON, exit;\n"
+      "                  with -t: consume, decoding every record as TYPE, and stop (exit\n"
+      "                  1) at a record whose ce_type header names another type\n"
       "  --list-types    print the message types eventcat knows, one per line\n"
       "  -V, --version   print the version\n"
       "  -h, --help      this text\n"
@@ -306,7 +320,8 @@ void eventcat_usage(FILE *out) {
       "then error and value_b64 when the value did not decode.\n"
       "\n"
       "Exit status: 0 done (end reached, count reached, or interrupted), 1 runtime error\n"
-      "(broker unreachable, unknown topic, undecodable --decode input), 2 usage error.\n"
+      "(broker unreachable, unknown topic, undecodable --decode input, a record of another\n"
+      "type with --decode and -t), 2 usage error.\n"
       "\n"
       "Environment: KAFKA_BROKERS (default for -b), LOG_LEVEL (diagnostics threshold).\n"
       "\n"
@@ -314,13 +329,15 @@ void eventcat_usage(FILE *out) {
       "  # everything on both topics so far, then exit\n"
       "  eventcat -b localhost:9092 -t transactions -t balances -o beginning -e\n"
       "  # watch both topics live in a compact form while using api/client.http\n"
-      "  eventcat -b localhost:9092 -t transactions -t balances -f\n"
+      "  eventcat -b localhost:9092 -t transactions -t balances -o end -f\n"
       "  # the last record of each partition, amounts only\n"
       "  eventcat -t balances -o -1 -e | jq '.value.balance_account_id_from'\n"
       "  # one line per transfer, in your own format\n"
       "  eventcat -t transactions --format '%o %k %v\\n'\n"
       "  # save one raw value, decode it offline\n"
-      "  eventcat -t balances -c 1 --format '%s' > value.bin\n"
-      "  eventcat --decode wallet.v1.BalanceUpdated < value.bin\n",
+      "  # (--decode with -t refuses a record of another type, e.g. an AccountCreated)\n"
+      "  eventcat -t transactions -c 1 --decode wallet.v1.TransactionCreated --format '%s' \\\n"
+      "    > value.bin\n"
+      "  eventcat --decode wallet.v1.TransactionCreated < value.bin\n",
       out);
 }

@@ -44,6 +44,9 @@ typedef struct eventcat_opts {
   size_t nxconf; /* pairs */
   const char *force_type;  /* --type */
   const char *decode_type; /* --decode */
+  /* --decode TYPE with -t: every record is decoded as TYPE, and one whose ce_type header
+   * names another type stops the run (exit 1) instead of landing in the wrong fields. */
+  const char *expect_type;
   int metadata_timeout_ms; /* -m SECONDS */
   bool quiet;              /* -q */
   bool emit_defaults;      /* false with --no-defaults */
