@@ -1,7 +1,7 @@
-/* apply_notify: tells the balance_reader that the projector has committed a batch, or
- * the view feed has applied one, so lookups waiting for a version (read-your-writes)
- * are read again at once. Not a predicate: the reader re-reads the view or the table,
- * which also covers batches another balances instance committed. */
+/* apply_notify: tells the balance_reader that the projector has committed a batch, so
+ * lookups waiting for a version (read-your-writes) are read again at once. Not a
+ * predicate: the reader re-reads the database, which also covers batches another
+ * balances instance committed. */
 #ifndef BALANCES_APPLY_NOTIFY_H
 #define BALANCES_APPLY_NOTIFY_H
 
@@ -11,7 +11,7 @@ typedef struct apply_notify apply_notify;
 apply_notify *apply_notify_new(void);
 void apply_notify_free(apply_notify *n);
 
-/* After a DB commit or a view update: calls the subscriber, if any. NULL n is a no-op. */
+/* After a DB commit: calls the subscriber, if any. NULL n is a no-op. */
 void apply_notify_broadcast(apply_notify *n);
 
 /* fn(arg) is called on every broadcast, under the notifier's lock: it must be short and

@@ -83,22 +83,8 @@ static void decide(balance_reader *r, lookup *l, const rm_update *row, int64_t n
   }
 }
 
-/* From the view, when it is live: no database round trip at all. */
-static bool read_chunk_view(balance_reader *r, lookup **ls, size_t n, bool stopping) {
-  if (!balance_view_live(r->cfg.view)) return false;
-  int64_t now = time_mono_ms();
-  for (size_t i = 0; i < n; i++) {
-    rm_update row;
-    bool found = balance_view_get(r->cfg.view, ls[i]->id, &row);
-    decide(r, ls[i], found ? &row : NULL, now, stopping);
-  }
-  return true;
-}
-
-/* Reads ls[0..n) (n <= max_batch) with one SELECT (or from the view) and answers or
- * parks each. */
+/* Reads ls[0..n) (n <= max_batch) with one SELECT and answers or parks each. */
 static void read_chunk(balance_reader *r, lookup **ls, size_t n, bool stopping) {
-  if (read_chunk_view(r, ls, n, stopping)) return;
   db_error e = {0};
   db_conn *conn = db_pool_acquire(r->cfg.pool, r->cfg.acquire_timeout_ms, &e);
   if (conn == NULL) {

@@ -8,8 +8,9 @@
  * (apply_notify) or after a slice (another balances instance may be the one applying),
  * and at its deadline it is answered with what the read model has, marked stale.
  *
- * While the in-memory view (balance_view.h) is live, groups are read from it instead;
- * the handler answers most lookups from it before they ever get here. */
+ * While the in-memory view (balance_view.h) is live, the handler answers plain lookups
+ * from it and only ?min_version ones come here: read-your-writes means the table (which
+ * history and as_of read too) has the version, and the view may be ahead of the table. */
 #ifndef BALANCES_BALANCE_READER_H
 #define BALANCES_BALANCE_READER_H
 
@@ -17,7 +18,6 @@
 #include <stdint.h>
 
 #include "apply_notify.h"
-#include "balance_view.h"
 #include "db.h"
 #include "http_server.h"
 #include "wallet/v1/balances.pb-c.h"
@@ -27,7 +27,6 @@ typedef struct balance_reader balance_reader;
 typedef struct balance_reader_config {
   db_pool *pool;          /* one connection per group, given back after */
   apply_notify *notify;   /* may be NULL: waiters re-read every slice only */
-  balance_view *view;     /* may be NULL: when live, lookups read it, not the table */
   int max_batch;          /* lookups per SELECT; 0 means 256 */
   int wait_slice_ms;      /* re-read of waiting lookups without a commit; 0 means 25 */
   int acquire_timeout_ms; /* waiting for a pooled connection; 0 means 2000 */

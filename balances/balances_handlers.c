@@ -44,18 +44,17 @@ rpc_code balances_get_balance(http_call *call, const ProtobufCMessage *request,
     as_of_submit(app->as_of, app->pool, call, (Wallet__V1__Balance *)response, id, at_us);
     return RPC_OK;
   }
-  /* The in-memory view answers on the event loop: a hash lookup, no round trip. */
-  rm_update row;
-  if (balance_view_live(app->view)) {
-    bool found = balance_view_get(app->view, id, &row);
-    if (!found && req->min_version == 0) {
+  /* A plain read: the in-memory view answers on the event loop (a hash lookup, no round
+   * trip). A ?min_version read is read-your-writes for the whole read model: it waits
+   * for the table, which history and as_of read too; the view may be ahead of it. */
+  if (req->min_version == 0 && balance_view_live(app->view)) {
+    rm_update row;
+    if (!balance_view_get(app->view, id, &row)) {
       return rpc_status_set(st, RPC_NOT_FOUND, BALANCE_NOT_FOUND_FMT, id);
     }
-    if (found && row.version >= req->min_version) {
-      return balance_message_fill(call, (Wallet__V1__Balance *)response, &row, false)
-                 ? RPC_OK
-                 : rpc_status_set(st, RPC_RESOURCE_EXHAUSTED, "out of memory");
-    }
+    return balance_message_fill(call, (Wallet__V1__Balance *)response, &row, false)
+               ? RPC_OK
+               : rpc_status_set(st, RPC_RESOURCE_EXHAUSTED, "out of memory");
   }
   int64_t bound = app->min_version_wait_ms > 0 ? app->min_version_wait_ms : 2000;
   /* The reader answers, with one SELECT for every lookup queued meanwhile. */

@@ -171,7 +171,7 @@ static int run_service(const settings *s) {
     log_error("startup: %s", pool == NULL ? err : "out of memory");
     goto out;
   }
-  balance_reader_config brc = {.pool = pool, .notify = notify, .view = view};
+  balance_reader_config brc = {.pool = pool, .notify = notify};
   reader = balance_reader_start(&brc, err, sizeof err);
   if (reader == NULL) {
     log_error("startup: %s", err);
@@ -243,7 +243,6 @@ static int run_service(const settings *s) {
               .group = s->group,
               .pool = pool,
               .view = view,
-              .notify = notify,
           };
           feed = view_feed_start(&vc, err, sizeof err);
           if (feed == NULL) {

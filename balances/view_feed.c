@@ -27,7 +27,6 @@ struct view_feed {
   char *brokers, *topic, *group;
   db_pool *pool;
   balance_view *view;
-  apply_notify *notify;
   rd_kafka_t *rk;
   pthread_t thread;
   atomic_bool stop;
@@ -258,7 +257,6 @@ static void feed_apply(view_feed *f, size_t n) {
     log_info("view: live with %zu account(s); GET /balances answers from memory",
              balance_view_size(f->view));
   }
-  if (nu > 0) apply_notify_broadcast(f->notify);
 }
 
 static void *feed_main(void *arg) {
@@ -323,7 +321,6 @@ view_feed *view_feed_start(const view_feed_config *cfg, char *err, size_t errlen
   if (f->brokers == NULL || f->topic == NULL || f->group == NULL) goto oom;
   f->pool = cfg->pool;
   f->view = cfg->view;
-  f->notify = cfg->notify;
   f->m_live = metrics_gauge("read_view_live",
                             "1 while GET /balances answers from the in-memory view", NULL);
   f->m_accounts = metrics_gauge("read_view_accounts", "Accounts held by the in-memory view",

@@ -17,7 +17,6 @@
 #ifndef BALANCES_VIEW_FEED_H
 #define BALANCES_VIEW_FEED_H
 
-#include "apply_notify.h"
 #include "balance_view.h"
 #include "db.h"
 
@@ -28,8 +27,7 @@ typedef struct view_feed_config {
   const char *topic; /* "balances" */
   const char *group; /* the projector's group, whose offsets are read (never written) */
   db_pool *pool;     /* borrowed: the snapshot's connection */
-  balance_view *view;  /* borrowed: filled, and set live */
-  apply_notify *notify; /* borrowed, may be NULL: woken after each applied batch */
+  balance_view *view; /* borrowed: filled, and set live */
   const char *const *consumer_conf; /* extra librdkafka pairs, NULL-terminated, or NULL */
 } view_feed_config;
 

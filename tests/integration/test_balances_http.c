@@ -74,7 +74,7 @@ static int setup_with(bool with_view) {
     free(rows);
     balance_view_set_live(fx.view, true);
   }
-  balance_reader_config rc = {.pool = fx.pool, .notify = fx.notify, .view = fx.view};
+  balance_reader_config rc = {.pool = fx.pool, .notify = fx.notify};
   fx.reader = balance_reader_start(&rc, err, sizeof err);
   if (fx.reader == NULL) fail_msg("balance_reader_start: %s", err);
   fx.app = (balances_app){.pool = fx.pool,
@@ -403,7 +403,9 @@ static void test_waiters_do_not_hold_up_others(void **state) {
     assert_int_equal(jobs[i].status, 200);
     assert_int_equal(jobs[i].got_balance, jobs[i].want_balance);
     if (i % 2 == 1) assert_true(jobs[i].took_ms < 140);  /* not behind the waiters */
-    else assert_true(jobs[i].took_ms >= 100 && jobs[i].took_ms < WAIT_BOUND_MS);
+    /* A waiter's balance 20 already proves it waited for the late apply; its own clock
+     * may start after that apply's (threads start late on a loaded machine). */
+    else assert_true(jobs[i].took_ms < WAIT_BOUND_MS);
   }
 }
 
@@ -441,7 +443,15 @@ static void test_source_of_answers(void **state) {
   u.version = 4;
   balance_view_apply(fx.view, &u, 1);
   expect_balance(path, "600");
-  expect_balance(waiting, "600"); /* a waiter is answered from the view too */
+  /* ?min_version reads your write in the table, which history and as_of read too: the
+   * view having version 4 is not enough, so this one waits out its bound and answers the
+   * table's version 3, stale. */
+  response r;
+  http_get(waiting, &r);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(jstr(&r, "balance"), "500");
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "stale")));
+  response_free(&r);
   /* Not live (start-up, or the feed gave up): the table answers again. */
   balance_view_set_live(fx.view, false);
   expect_balance(path, "500");
