@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "balance_message.h"
 #include "balances_handlers.h"
 #include "history_reader.h"
 #include "pbjson_internal.h"
@@ -85,7 +86,7 @@ rpc_code balances_list_balances(http_call *call, const ProtobufCMessage *request
     rc = db_failed(st, "listing balances", &e);
     goto out;
   }
-  int q = hr_balances_page(conn, after, limit, rows, &n, &more, &e);
+  int q = rm_list_page(conn, after, limit, rows, &n, &more, &e);
   db_pool_release(app->pool, conn);
   if (q != 0) {
     rc = db_failed(st, "listing balances", &e);
@@ -96,12 +97,7 @@ rpc_code balances_list_balances(http_call *call, const ProtobufCMessage *request
   for (size_t i = 0; i < n; i++) {
     Wallet__V1__Balance *b =
         (Wallet__V1__Balance *)http_call_new_message(call, &wallet__v1__balance__descriptor);
-    if (b == NULL) goto oom;
-    b->account_id = http_call_strdup(call, rows[i].account_id);
-    b->balance = rows[i].balance;
-    b->version = rows[i].version;
-    b->updated_at = ts_new(call, rows[i].updated_at_us);
-    if (b->account_id == NULL || b->updated_at == NULL) goto oom;
+    if (b == NULL || !balance_message_fill(call, b, &rows[i], false)) goto oom;
     out->balances[out->n_balances++] = b;
   }
   if (more && n > 0) {
@@ -237,11 +233,10 @@ static void as_of_answer(db_pool *pool, as_of_job *j) {
     time_format_rfc3339_ms(j->at_us / 1000, at, sizeof at);
     rpc_status_set(&st, RPC_NOT_FOUND, "no balance for account %s as of %s", j->account, at);
   } else {
-    j->out->account_id = http_call_strdup(j->call, h.account_id);
-    j->out->balance = h.balance_after;
-    j->out->version = h.version;
-    j->out->updated_at = ts_new(j->call, h.occurred_at_us);
-    if (j->out->account_id == NULL || j->out->updated_at == NULL) {
+    rm_update row = {.balance = h.balance_after, .version = h.version,
+                     .updated_at_us = h.occurred_at_us};
+    snprintf(row.account_id, sizeof row.account_id, "%s", h.account_id);
+    if (!balance_message_fill(j->call, j->out, &row, false)) {
       rpc_status_set(&st, RPC_RESOURCE_EXHAUSTED, "out of memory");
     }
   }

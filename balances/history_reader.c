@@ -94,41 +94,6 @@ int hr_as_of(db_conn *conn, const char *account, int64_t at_us, history_entry *o
   return rc;
 }
 
-int hr_balances_page(db_conn *conn, const char *after, int limit, rm_update *out, size_t *n,
-                     bool *more, db_error *e) {
-  *n = 0;
-  *more = false;
-  db_param p[] = {DB_P_STR(after), DB_P_I64(limit + 1)};
-  db_rows *rows = NULL;
-  if (db_query(conn,
-               "SELECT account_id, balance, version, updated_at FROM balances"
-               " WHERE account_id > ? ORDER BY account_id LIMIT ?",
-               p, 2, &rows, e) != 0) {
-    return -1;
-  }
-  size_t count = db_rows_count(rows);
-  *more = count > (size_t)limit;
-  if (*more) count = (size_t)limit;
-  int rc = 0;
-  for (size_t i = 0; i < count && rc == 0; i++) {
-    rm_update *u = &out[i];
-    memset(u, 0, sizeof *u);
-    const char *id = db_rows_str(rows, i, 0, NULL);
-    snprintf(u->account_id, sizeof u->account_id, "%s", id ? id : "");
-    u->balance = db_rows_i64(rows, i, 1);
-    u->version = db_rows_i64(rows, i, 2);
-    if (dbtime_parse(db_rows_str(rows, i, 3, NULL), &u->updated_at_us) != 0) {
-      e->code = 0;
-      snprintf(e->message, sizeof e->message, "balances: bad updated_at for %s",
-               u->account_id);
-      rc = -1;
-    }
-  }
-  if (rc == 0) *n = count;
-  db_rows_free(rows);
-  return rc;
-}
-
 int hr_balance_exists(db_conn *conn, const char *account, bool *exists, db_error *e) {
   db_param p[] = {DB_P_STR(account)};
   db_rows *rows = NULL;

@@ -26,10 +26,6 @@ int hr_bounds(db_conn *conn, const char *account, int64_t *latest, int64_t *comp
 int hr_as_of(db_conn *conn, const char *account, int64_t at_us, history_entry *out,
              bool *found, db_error *e);
 
-/* Up to `limit` balances rows with account_id > after ("" from the start), by account_id;
- * *more: rows follow. out has room for limit. 0, or -1. */
-int hr_balances_page(db_conn *conn, const char *after, int limit, rm_update *out, size_t *n,
-                     bool *more, db_error *e);
 
 /* Whether the balances table holds `account`. 0, or -1. */
 int hr_balance_exists(db_conn *conn, const char *account, bool *exists, db_error *e);

@@ -166,19 +166,28 @@ int rm_list(db_conn *conn, rm_update **out, size_t *n, db_error *e) {
   return rc;
 }
 
-int rm_list_page(db_conn *conn, const char *after, size_t limit, rm_update **out, size_t *n,
-                 db_error *e) {
-  db_rows *rows = NULL;
-  *out = NULL;
+int rm_list_page(db_conn *conn, const char *after, int limit, rm_update *out, size_t *n,
+                 bool *more, db_error *e) {
   *n = 0;
-  db_param p[] = {DB_P_STR(after), DB_P_I64((int64_t)limit)};
+  *more = false;
+  /* One row beyond the page says whether another page follows. */
+  db_param p[] = {DB_P_STR(after), DB_P_I64(limit + 1)};
+  db_rows *rows = NULL;
   if (db_query(conn,
                "SELECT account_id, balance, version, updated_at FROM balances"
                " WHERE account_id > ? ORDER BY account_id LIMIT ?",
                p, 2, &rows, e) != 0) {
     return -1;
   }
-  int rc = rm_rows_to_array(rows, out, n, e);
+  size_t count = db_rows_count(rows);
+  *more = count > (size_t)limit;
+  if (*more) count = (size_t)limit;
+  int rc = 0;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    memset(&out[i], 0, sizeof out[i]);
+    rc = rm_row(rows, i, &out[i], e);
+  }
+  if (rc == 0) *n = count;
   db_rows_free(rows);
   return rc;
 }

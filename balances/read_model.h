@@ -55,11 +55,11 @@ int rm_get_many(db_conn *conn, const char *const *ids, size_t n, rm_update *out,
  * 0, or -1 with e filled. */
 int rm_list(db_conn *conn, rm_update **out, size_t *n, db_error *e);
 
-/* Up to limit rows with account_id > after ("" for the first page), ordered by account
- * (a keyset page: the view's snapshot reads the table in bounded pieces). Caller frees
- * *out. 0, or -1 with e filled. */
-int rm_list_page(db_conn *conn, const char *after, size_t limit, rm_update **out, size_t *n,
-                 db_error *e);
+/* Up to `limit` rows with account_id > after ("" from the start), by account_id, into out
+ * (room for limit): a keyset page (GET /balances, the view's snapshot). *more: rows
+ * follow. 0, or -1 with e filled. */
+int rm_list_page(db_conn *conn, const char *after, int limit, rm_update *out, size_t *n,
+                 bool *more, db_error *e);
 
 /* Deletes every row (rebuild). 0, or -1 with e filled. */
 int rm_clear(db_conn *conn, db_error *e);

@@ -9,6 +9,7 @@
 
 #include "event_decode.h"
 #include "kafka_conf.h"
+#include "kafka_probe.h"
 #include "log.h"
 #include "migrate.h"
 #include "history.h"
@@ -46,24 +47,6 @@ static rd_kafka_t *rb_consumer(const rebuild_config *cfg, char *err, size_t errl
     rd_kafka_conf_destroy(conf);
   }
   return rk;
-}
-
-static int rb_partition_count(rd_kafka_t *rk, const char *topic, char *err, size_t errlen) {
-  rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-  const struct rd_kafka_metadata *md = NULL;
-  int n = -1;
-  rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, KAFKA_REQ_MS);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    snprintf(err, errlen, "rebuild: metadata of %s: %s", topic, rd_kafka_err2str(e));
-  } else if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    snprintf(err, errlen, "rebuild: topic %s: %s", topic,
-             md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "not found");
-  } else {
-    n = md->topics[0].partition_cnt;
-  }
-  if (md) rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_destroy(rkt);
-  return n;
 }
 
 /* The service must be stopped: a live member would keep applying and committing. */
@@ -245,8 +228,12 @@ int rebuild_run(const rebuild_config *cfg, rebuild_stats *stats, char *err, size
   int rc = -1;
   rd_kafka_t *rk = rb_consumer(cfg, err, errlen);
   if (rk == NULL) goto out;
-  int n = rb_partition_count(rk, cfg->topic, err, errlen);
-  if (n <= 0) goto out;
+  char why[256];
+  int n = kafka_partition_count(rk, cfg->topic, KAFKA_REQ_MS, why, sizeof why);
+  if (n < 0) {
+    snprintf(err, errlen, "rebuild: %s", why);
+    goto out;
+  }
   st.partitions = n;
   if (rb_check_group_idle(rk, cfg->group, err, errlen) != 0) goto out;
   parts = calloc((size_t)n, sizeof *parts);

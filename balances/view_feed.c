@@ -12,6 +12,7 @@
 
 #include "event_decode.h"
 #include "kafka_conf.h"
+#include "kafka_probe.h"
 #include "log.h"
 #include "metrics.h"
 #include "timeutil.h"
@@ -45,23 +46,7 @@ static bool feed_sleep(view_feed *f, int ms) {
 }
 
 static int feed_partition_count(view_feed *f, char *err, size_t errlen) {
-  rd_kafka_topic_t *rkt = rd_kafka_topic_new(f->rk, f->topic, NULL);
-  const struct rd_kafka_metadata *md = NULL;
-  int n = -1;
-  rd_kafka_resp_err_t e = rd_kafka_metadata(f->rk, 0, rkt, &md, KAFKA_REQ_MS);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    snprintf(err, errlen, "metadata of %s: %s", f->topic, rd_kafka_err2str(e));
-  } else if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
-             md->topics[0].partition_cnt <= 0) {
-    snprintf(err, errlen, "topic %s: %s", f->topic,
-             md->topic_cnt && md->topics[0].err ? rd_kafka_err2str(md->topics[0].err)
-                                                : "no partitions yet");
-  } else {
-    n = md->topics[0].partition_cnt;
-  }
-  if (md) rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_destroy(rkt);
-  return n;
+  return kafka_partition_count(f->rk, f->topic, KAFKA_REQ_MS, err, errlen);
 }
 
 /* Partitions [from, to) added to the assignment at the offsets in `offsets` (NULL: their
@@ -114,34 +99,34 @@ static int feed_group_offsets(view_feed *f, int n, int64_t *offsets, char *err,
 
 /* The whole table into the view, FEED_PAGE rows per query. */
 static int feed_snapshot(view_feed *f, size_t *rows, char *err, size_t errlen) {
-  db_error e = {0};
-  db_conn *conn = db_pool_acquire(f->pool, 5000, &e);
-  if (conn == NULL) goto dberr;
-  char after[UUID_STR_LEN] = "";
-  *rows = 0;
-  for (;;) {
-    rm_update *page = NULL;
-    size_t n = 0;
-    if (rm_list_page(conn, after, FEED_PAGE, &page, &n, &e) != 0) {
-      db_pool_release(f->pool, conn);
-      goto dberr;
-    }
-    long applied = balance_view_apply(f->view, page, n);
-    if (n > 0) snprintf(after, sizeof after, "%s", page[n - 1].account_id);
-    free(page);
-    if (applied < 0) {
-      db_pool_release(f->pool, conn);
-      snprintf(err, errlen, "out of memory loading the table");
-      return -1;
-    }
-    *rows += n;
-    if (n < FEED_PAGE || atomic_load(&f->stop)) break;
+  rm_update *page = malloc(FEED_PAGE * sizeof *page);
+  if (page == NULL) {
+    snprintf(err, errlen, "out of memory loading the table");
+    return -1;
   }
-  db_pool_release(f->pool, conn);
-  return 0;
-dberr:
-  snprintf(err, errlen, "reading the table: %s", e.message);
-  return -1;
+  db_error e = {0};
+  int rc = -1;
+  db_conn *conn = db_pool_acquire(f->pool, 5000, &e);
+  char after[UUID_STR_LEN] = "";
+  bool more = conn != NULL;
+  *rows = 0;
+  while (more && !atomic_load(&f->stop)) {
+    size_t n = 0;
+    if (rm_list_page(conn, after, FEED_PAGE, page, &n, &more, &e) != 0) break;
+    if (balance_view_apply(f->view, page, n) < 0) {
+      snprintf(err, errlen, "out of memory loading the table");
+      goto out;
+    }
+    if (n > 0) snprintf(after, sizeof after, "%s", page[n - 1].account_id);
+    *rows += n;
+  }
+  if (conn != NULL && !more) rc = 0;
+  else if (atomic_load(&f->stop)) snprintf(err, errlen, "stopping");
+  else snprintf(err, errlen, "reading the table: %s", e.message);
+out:
+  if (conn != NULL) db_pool_release(f->pool, conn);
+  free(page);
+  return rc;
 }
 
 static int feed_start_up(view_feed *f, char *err, size_t errlen) {

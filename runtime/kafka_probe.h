@@ -10,4 +10,9 @@
  * err filled (rk NULL, request failed, no brokers). */
 int kafka_probe(rd_kafka_t *rk, int timeout_ms, char *err, size_t errlen);
 
+/* The partition count of topic, from a metadata request on rk within timeout_ms: >= 1, or
+ * -1 with err filled (request failed, topic unknown, no partitions yet). */
+int kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err,
+                          size_t errlen);
+
 #endif
