@@ -26,14 +26,13 @@ int as_of_parse(const char *s, int64_t *at_us) {
   int64_t sec = 0;
   int32_t ns = 0;
   if (s == NULL || pbjson_ts_parse(s, &sec, &ns) != 0) return -1;
-  /* Any RFC 3339 instant is a fair question. No event predates 1970 (the history's
-   * DATETIME(6) starts there), so an earlier instant asks "before the account existed"
-   * and gets the same 404 as 1970 does. */
+  /* Any RFC 3339 instant is a fair question (pbjson_ts_parse bounds it to year 9999). No
+   * event predates 1970 (event times are Unix epoch microseconds), so an earlier instant
+   * asks "before the account existed" and gets the same 404 as 1970 does. */
   if (sec < 0) {
     sec = 0;
     ns = 0;
   }
-  if (sec > INT64_C(253402300799)) return -1;
   *at_us = sec * 1000000 + ns / 1000;
   return 0;
 }
@@ -183,8 +182,8 @@ rpc_code balances_get_history(http_call *call, const ProtobufCMessage *request,
   out->complete_through_version = complete;
   out->latest_version = latest;
   if (more && n > 0) {
-    char tok[24];
-    snprintf(tok, sizeof tok, "%" PRId64, rows[n - 1].version);
+    char tok[VERSION_TOKEN_LEN];
+    version_token_format(rows[n - 1].version, tok);
     out->next_page_token = http_call_strdup(call, tok);
     if (out->next_page_token == NULL) goto oom;
   }

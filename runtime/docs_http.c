@@ -1,8 +1,6 @@
 /* docs_http: GET /docs (Swagger UI over GET /openapi.json) and its two assets. */
 #include "docs_http.h"
 
-#include <stdlib.h>
-#include <string.h>
 
 #ifndef SWAGGER_UI_DIR
 #error "SWAGGER_UI_DIR: the unpacked swagger-ui-dist (set by runtime/CMakeLists.txt)"
@@ -43,14 +41,7 @@ static const char page[] =
 
 void docs_http_bytes(http_raw_response *out, const char *content_type, const void *data,
                      size_t len) {
-  out->body = malloc(len > 0 ? len : 1);
-  if (out->body == NULL) {
-    out->status = 500;
-    out->content_type = "text/plain";
-    out->len = 0;
-    return;
-  }
-  memcpy(out->body, data, len);
+  out->static_body = data;
   out->status = 200;
   out->content_type = content_type;
   out->len = len;

@@ -12,7 +12,8 @@ void docs_http_page(http_call *call, http_raw_response *out);       /* GET /docs
 void docs_http_bundle(http_call *call, http_raw_response *out);     /* GET /docs/swagger-ui-bundle.js */
 void docs_http_css(http_call *call, http_raw_response *out);        /* GET /docs/swagger-ui.css */
 
-/* 200 with a copy of data[0..len) (the server frees what the handler returns), or 500. */
+/* 200 with data[0..len), which must live as long as the process (embedded files, static
+ * text): sent without a copy per request. */
 void docs_http_bytes(http_raw_response *out, const char *content_type, const void *data,
                      size_t len);
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "http_server_internal.h"
+#include "utf8.h"
 #include "log.h"
 #include "pbjson.h"
 
@@ -112,14 +113,15 @@ void http_call_set_status(http_call *call, unsigned status) {
 
 /* ---- responses ---------------------------------------------------------------------- */
 
-/* Queues body (malloc'd, taken) with status. Returns MHD_NO when MHD refused: MHD then
- * closes the connection, which is the only answer left. */
-enum MHD_Result hs_respond(http_call *call, unsigned status, const char *content_type,
-                               char *body, size_t len) {
+/* Queues body with status; release frees it (NULL: static data, never freed). Returns
+ * MHD_NO when MHD refused: MHD then closes the connection, which is the only answer left. */
+static enum MHD_Result respond_with(http_call *call, unsigned status, const char *content_type,
+                                    void *body, size_t len, void (*release)(void *)) {
   struct MHD_Response *r =
-      MHD_create_response_from_buffer_with_free_callback(len, body, &free);
+      MHD_create_response_from_buffer_with_free_callback(len, body, release);
   if (r == NULL) {
-    free(body);
+    if (release != NULL)
+      release(body);
     return MHD_NO;
   }
   if (content_type != NULL)
@@ -138,16 +140,31 @@ enum MHD_Result hs_respond(http_call *call, unsigned status, const char *content
   return ret;
 }
 
+enum MHD_Result hs_respond(http_call *call, unsigned status, const char *content_type,
+                           char *body, size_t len) {
+  return respond_with(call, status, content_type, body, len, &free);
+}
+
+enum MHD_Result hs_respond_static(http_call *call, unsigned status, const char *content_type,
+                                  const void *body, size_t len) {
+  return respond_with(call, status, content_type, (void *)body, len, NULL);
+}
+
 /* grpc-gateway's error body: {"code":5,"message":"...","details":[]}. */
 enum MHD_Result hs_respond_error(http_call *call, unsigned status, rpc_code code,
                                      const char *message) {
+  /* Every layer's message, not only rpc_status_set's, may quote client bytes. */
+  char *clean = strdup(message != NULL ? message : "");
+  if (clean != NULL)
+    utf8_scrub(clean);
   cJSON *o = cJSON_CreateObject();
   char *text = NULL;
   if (o != NULL && cJSON_AddNumberToObject(o, "code", (double)code) != NULL &&
-      cJSON_AddStringToObject(o, "message", message != NULL ? message : "") != NULL &&
+      cJSON_AddStringToObject(o, "message", clean != NULL ? clean : "") != NULL &&
       cJSON_AddArrayToObject(o, "details") != NULL)
     text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
+  free(clean);
   if (text == NULL)
     return MHD_NO;
   if (call->route != NULL && call->route->raw == NULL && !call->handled &&

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "metrics.h"
+#include "timeutil.h"
 
 typedef struct edge_conn {
   struct edge_conn *prev, *next; /* accept order, oldest first */
@@ -25,7 +26,6 @@ struct http_edge {
   edge_conn *oldest, *newest;
   unsigned count, max;
   int64_t head_us, body_us;
-  unsigned long cuts;
   metric *cut_deadline, *cut_limit, *refused;
 };
 
@@ -40,7 +40,6 @@ static void cut_locked(http_edge *e, edge_conn *c, metric *why) {
     return;
   c->cut = 1;
   shutdown(c->fd, SHUT_RDWR);
-  e->cuts++;
   metrics_add(why, 1);
 }
 
@@ -49,12 +48,7 @@ static void *reaper_main(void *arg) {
   pthread_mutex_lock(&e->mu);
   while (!e->stop) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += 200 * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
+    time_deadline_ts(CLOCK_MONOTONIC, 200, &ts);
     pthread_cond_timedwait(&e->wake, &e->mu, &ts);
     int64_t now = now_us();
     for (edge_conn *c = e->oldest; c != NULL; c = c->next)
@@ -191,14 +185,4 @@ void http_edge_phase(http_edge *e, struct MHD_Connection *conn, enum http_edge_p
     break;
   }
   pthread_mutex_unlock(&e->mu);
-}
-
-unsigned long http_edge_cuts(const http_edge *e) {
-  if (e == NULL)
-    return 0;
-  pthread_mutex_t *mu = (pthread_mutex_t *)&e->mu;
-  pthread_mutex_lock(mu);
-  unsigned long n = e->cuts;
-  pthread_mutex_unlock(mu);
-  return n;
 }

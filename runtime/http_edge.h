@@ -40,7 +40,4 @@ enum http_edge_phase {
 };
 void http_edge_phase(http_edge *edge, struct MHD_Connection *conn, enum http_edge_phase phase);
 
-/* Connections cut by a deadline or by the limit policy so far. */
-unsigned long http_edge_cuts(const http_edge *edge);
-
 #endif

@@ -265,6 +265,10 @@ static enum MHD_Result serve_raw(http_call *call) {
   http_raw_response out = {0};
   call->route->raw(call, &out);
   unsigned status = out.status != 0 ? out.status : 200;
+  if (out.static_body != NULL)
+    return hs_respond_static(call, status,
+                             out.content_type != NULL ? out.content_type : "text/plain",
+                             out.static_body, out.len);
   char *body = out.body;
   if (body == NULL) {
     body = strdup("");

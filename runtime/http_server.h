@@ -55,6 +55,9 @@ typedef struct http_raw_response {
   const char *content_type; /* static string */
   char *body;
   size_t len;
+  /* Instead of body: bytes that live as long as the process (embedded files), sent as
+   * they are, never copied or freed. */
+  const void *static_body;
 } http_raw_response;
 typedef void (*http_raw_handler_fn)(http_call *call, http_raw_response *out);
 

@@ -126,6 +126,9 @@ void hs_call_free(http_call *call);
  * refused (it then closes the connection). */
 enum MHD_Result hs_respond(http_call *call, unsigned status, const char *content_type,
                            char *body, size_t len);
+/* The same for bytes that outlive the response (static data): not copied, not freed. */
+enum MHD_Result hs_respond_static(http_call *call, unsigned status, const char *content_type,
+                                  const void *body, size_t len);
 /* The grpc-gateway error body with status; tells on_rejected when a matched protobuf
  * route is refused before its handler ran. */
 enum MHD_Result hs_respond_error(http_call *call, unsigned status, rpc_code code,

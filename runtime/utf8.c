@@ -64,6 +64,7 @@ size_t utf8_encode(uint32_t cp, char *out) {
 
 void utf8_scrub(char *s) {
   size_t len = strlen(s);
+  if (utf8_valid(s, len)) return; /* the usual case: one pass */
   for (size_t i = 0; i < len;) {
     unsigned char c = (unsigned char)s[i];
     size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3

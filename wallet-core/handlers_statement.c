@@ -59,8 +59,8 @@ rpc_code handlers_list_account_transactions(http_call *call, const ProtobufCMess
     out->entries[out->n_entries++] = m;
   }
   if (more && n > 0) {
-    char tok[24];
-    snprintf(tok, sizeof tok, "%" PRId64, rows[n - 1].version);
+    char tok[VERSION_TOKEN_LEN];
+    version_token_format(rows[n - 1].version, tok);
     out->next_page_token = handlers_str(call, tok);
   }
   free(rows);
