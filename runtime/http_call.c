@@ -64,7 +64,7 @@ void hs_call_free(http_call *call) {
   if (call->req != NULL)
     protobuf_c_message_free_unpacked(call->req, NULL);
   free(call->body);
-  free(call->uri);
+  free(call->head_buf);
   free(call);
 }
 
@@ -73,9 +73,9 @@ void hs_call_free(http_call *call) {
 void *http_call_app(const http_call *call) { return call != NULL ? call->srv->app : NULL; }
 
 const char *http_call_header(const http_call *call, const char *name) {
-  if (call == NULL || call->conn == NULL || name == NULL)
+  if (call == NULL || name == NULL)
     return NULL;
-  return MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND, name);
+  return http_head_get(&call->head, name);
 }
 
 const char *http_call_body(const http_call *call, size_t *len) {
@@ -113,45 +113,18 @@ void http_call_set_status(http_call *call, unsigned status) {
 
 /* ---- responses ---------------------------------------------------------------------- */
 
-/* Queues body with status; release frees it (NULL: static data, never freed). Returns
- * MHD_NO when MHD refused: MHD then closes the connection, which is the only answer left. */
-static enum MHD_Result respond_with(http_call *call, unsigned status, const char *content_type,
-                                    void *body, size_t len, void (*release)(void *)) {
-  struct MHD_Response *r =
-      MHD_create_response_from_buffer_with_free_callback(len, body, release);
-  if (r == NULL) {
-    if (release != NULL)
-      release(body);
-    return MHD_NO;
-  }
-  if (content_type != NULL)
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-  for (resp_header *h = call->headers; h != NULL; h = h->next)
-    MHD_add_response_header(r, h->name, h->value);
-  pthread_mutex_lock(&call->srv->mu);
-  int stopping = call->srv->stopping;
-  pthread_mutex_unlock(&call->srv->mu);
-  if (stopping) /* tell keep-alive clients to go elsewhere while we drain */
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-  enum MHD_Result ret = MHD_queue_response(call->conn, status, r);
-  MHD_destroy_response(r);
-  if (ret == MHD_YES)
-    call->status_sent = status;
-  return ret;
-}
-
-enum MHD_Result hs_respond(http_call *call, unsigned status, const char *content_type,
+int hs_respond(http_call *call, unsigned status, const char *content_type,
                            char *body, size_t len) {
-  return respond_with(call, status, content_type, body, len, &free);
+  return hs_conn_respond(call, status, content_type, body, len, &free);
 }
 
-enum MHD_Result hs_respond_static(http_call *call, unsigned status, const char *content_type,
+int hs_respond_static(http_call *call, unsigned status, const char *content_type,
                                   const void *body, size_t len) {
-  return respond_with(call, status, content_type, (void *)body, len, NULL);
+  return hs_conn_respond(call, status, content_type, body, len, NULL);
 }
 
 /* grpc-gateway's error body: {"code":5,"message":"...","details":[]}. */
-enum MHD_Result hs_respond_error(http_call *call, unsigned status, rpc_code code,
+int hs_respond_error(http_call *call, unsigned status, rpc_code code,
                                      const char *message) {
   /* Every layer's message, not only rpc_status_set's, may quote client bytes. */
   char *clean = strdup(message != NULL ? message : "");
@@ -166,7 +139,7 @@ enum MHD_Result hs_respond_error(http_call *call, unsigned status, rpc_code code
   cJSON_Delete(o);
   free(clean);
   if (text == NULL)
-    return MHD_NO;
+    return HS_NO;
   if (call->route != NULL && call->route->raw == NULL && !call->handled &&
       call->srv->on_rejected != NULL)
     call->srv->on_rejected(call, status, code);
@@ -185,7 +158,7 @@ void hs_set_pending(http_call *call, unsigned status, rpc_code code, const char 
 }
 
 /* The handler's outcome as an HTTP response: the response message printed, or the error. */
-enum MHD_Result hs_send_result(http_call *call, rpc_code code, const rpc_status *st) {
+int hs_send_result(http_call *call, rpc_code code, const rpc_status *st) {
   const http_route *r = call->route;
   char err[PBJSON_ERR_MAX + 128];
   if ((int)code < (int)RPC_OK || (int)code > (int)RPC_UNAUTHENTICATED) {

@@ -1,7 +1,7 @@
 /* http_deferred: answers that come later. A handler calls http_call_defer and returns;
- * the call is parked (a suspended connection in the event loop, a waiting thread in
- * thread-per-connection) until exactly one http_call_finish from any thread. The
- * event loop's worker threads, which run `blocking` routes, use the same path. */
+ * the call is parked (its connection reads nothing and holds no thread) until exactly
+ * one http_call_finish from any thread hands it back to its loop. The worker threads,
+ * which run `blocking` routes, use the same path. */
 #include <pthread.h>
 #include <stdio.h>
 
@@ -9,19 +9,16 @@
 #include "log.h"
 
 /* A deferred call right after its handler returned: answered already (finished from the
- * handler itself), or parked until http_call_finish. The check and the suspend happen
+ * handler itself), or parked until http_call_finish. The check and the parking happen
  * under mu, the same lock finish takes, so a finish cannot slip in between and be lost. */
-enum MHD_Result hs_park(http_call *call) {
+int hs_park(http_call *call) {
   http_server *srv = call->srv;
   pthread_mutex_lock(&srv->mu);
-  if (!call->finished && srv->event_loop) {
+  if (!call->finished) {
     call->suspended = 1;
-    MHD_suspend_connection(call->conn);
     pthread_mutex_unlock(&srv->mu);
-    return MHD_YES; /* MHD calls on_access again after the resume */
+    return HS_YES; /* the loop calls hs_on_request_done again on the resume */
   }
-  while (!call->finished) /* thread per connection: this thread is the connection's */
-    pthread_cond_wait(&srv->finished, &srv->mu);
   pthread_mutex_unlock(&srv->mu);
   return hs_send_result(call, call->result_code, &call->result_st);
 }
@@ -66,7 +63,7 @@ void http_call_finish(http_call *call, rpc_code code, const rpc_status *st) {
   call->finished = 1;
   srv->deferred_open--;
   if (call->suspended)
-    MHD_resume_connection(call->conn);
+    hs_loop_wake(call->conn);
   pthread_cond_broadcast(&srv->finished);
   pthread_mutex_unlock(&srv->mu);
 }

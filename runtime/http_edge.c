@@ -1,22 +1,30 @@
 /* http_edge: request deadlines and the connection-limit policy (see http_edge.h). */
 #include "http_edge.h"
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "metrics.h"
 #include "timeutil.h"
 
-typedef struct edge_conn {
-  struct edge_conn *prev, *next; /* accept order, oldest first */
+enum { EDGE_SERVED, EDGE_WAITING, EDGE_WRITING };
+
+typedef struct http_edge_conn edge_conn;
+struct http_edge_conn {
+  edge_conn *prev, *next; /* accept order, oldest first */
   int fd;
-  int waiting;         /* waiting for request bytes (head, body, or the next request) */
+  int waiting;         /* EDGE_WAITING: for request bytes (head, body, or the next request);
+                          EDGE_WRITING: for the client to read; EDGE_SERVED: no deadline */
   int cut;             /* shut down already */
-  int64_t deadline_us; /* when waiting */
-} edge_conn;
+  int64_t deadline_us; /* unless served */
+  socklen_t addrlen;
+  struct sockaddr_storage addr;
+};
 
 struct http_edge {
   pthread_mutex_t mu;
@@ -24,9 +32,9 @@ struct http_edge {
   pthread_t reaper;
   int stop;
   edge_conn *oldest, *newest;
-  unsigned count, max;
+  unsigned count, max, max_per_address;
   int64_t head_us, body_us;
-  metric *cut_deadline, *cut_limit, *refused;
+  metric *cut_deadline, *cut_limit, *refused, *refused_address;
 };
 
 static int64_t now_us(void) {
@@ -52,7 +60,7 @@ static void *reaper_main(void *arg) {
     pthread_cond_timedwait(&e->wake, &e->mu, &ts);
     int64_t now = now_us();
     for (edge_conn *c = e->oldest; c != NULL; c = c->next)
-      if (c->waiting && !c->cut && now >= c->deadline_us)
+      if (c->waiting != EDGE_SERVED && !c->cut && now >= c->deadline_us)
         cut_locked(e, c, e->cut_deadline);
   }
   pthread_mutex_unlock(&e->mu);
@@ -70,12 +78,15 @@ http_edge *http_edge_start(const http_edge_config *cfg) {
   pthread_cond_init(&e->wake, &ca);
   pthread_condattr_destroy(&ca);
   e->max = cfg->max_connections;
+  e->max_per_address = cfg->max_per_address;
   e->head_us = (int64_t)cfg->head_timeout_s * 1000000;
   e->body_us = (int64_t)cfg->body_timeout_s * 1000000;
   static const char help[] = "HTTP connections closed by the server before a request was read.";
   e->cut_deadline = metrics_counter("http_connections_cut_total", help, "reason=\"deadline\"");
   e->cut_limit = metrics_counter("http_connections_cut_total", help, "reason=\"limit_oldest\"");
   e->refused = metrics_counter("http_connections_cut_total", help, "reason=\"limit_refused\"");
+  e->refused_address =
+      metrics_counter("http_connections_cut_total", help, "reason=\"address_limit\"");
   if (pthread_create(&e->reaper, NULL, reaper_main, e) != 0) {
     pthread_cond_destroy(&e->wake);
     pthread_mutex_destroy(&e->mu);
@@ -93,7 +104,7 @@ void http_edge_stop(http_edge *e) {
   pthread_cond_signal(&e->wake);
   pthread_mutex_unlock(&e->mu);
   pthread_join(e->reaper, NULL);
-  /* MHD has closed every connection (and told us) before this is called */
+  /* the loops have closed (and removed) every connection before this is called */
   edge_conn *c = e->oldest;
   while (c != NULL) {
     edge_conn *n = c->next;
@@ -105,49 +116,69 @@ void http_edge_stop(http_edge *e) {
   free(e);
 }
 
-void http_edge_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-                             enum MHD_ConnectionNotificationCode code) {
-  http_edge *e = cls;
-  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    edge_conn *c = calloc(1, sizeof *c);
-    if (c == NULL || ci == NULL) {
-      free(c);
-      *socket_context = NULL;
-      return;
-    }
-    c->fd = ci->connect_fd;
-    c->waiting = 1;
-    c->deadline_us = now_us() + e->head_us;
-    pthread_mutex_lock(&e->mu);
-    c->prev = e->newest;
-    if (e->newest != NULL)
-      e->newest->next = c;
-    else
-      e->oldest = c;
-    e->newest = c;
-    e->count++;
-    if (e->count > e->max) {
-      edge_conn *victim = NULL;
-      for (edge_conn *o = e->oldest; o != NULL && o != c; o = o->next)
-        if (o->waiting && !o->cut) {
-          victim = o;
-          break;
-        }
-      if (victim != NULL)
-        cut_locked(e, victim, e->cut_limit);
-      else
-        cut_locked(e, c, e->refused);
-    }
-    pthread_mutex_unlock(&e->mu);
-    *socket_context = c;
-    return;
-  }
-  edge_conn *c = *socket_context;
+static int same_address(const edge_conn *c, const struct sockaddr *addr, socklen_t len) {
+  if (c->addrlen != len || c->addr.ss_family != addr->sa_family)
+    return 0;
+  if (addr->sa_family == AF_INET)
+    return memcmp(&((const struct sockaddr_in *)&c->addr)->sin_addr,
+                  &((const struct sockaddr_in *)addr)->sin_addr, sizeof(struct in_addr)) == 0;
+  if (addr->sa_family == AF_INET6)
+    return memcmp(&((const struct sockaddr_in6 *)&c->addr)->sin6_addr,
+                  &((const struct sockaddr_in6 *)addr)->sin6_addr, sizeof(struct in6_addr)) == 0;
+  return 0;
+}
+
+http_edge_conn *http_edge_add(http_edge *e, int fd, const struct sockaddr *addr,
+                              socklen_t addrlen) {
+  edge_conn *c = calloc(1, sizeof *c);
   if (c == NULL)
+    return NULL;
+  c->fd = fd;
+  c->waiting = EDGE_WAITING;
+  c->deadline_us = now_us() + e->head_us;
+  if (addr != NULL && addrlen <= sizeof c->addr) {
+    memcpy(&c->addr, addr, addrlen);
+    c->addrlen = addrlen;
+  }
+  pthread_mutex_lock(&e->mu);
+  if (e->max_per_address > 0 && c->addrlen > 0) {
+    /* Off by default (a load test runs from one address), so a scan is cheap enough. */
+    unsigned same = 0;
+    for (edge_conn *o = e->oldest; o != NULL; o = o->next)
+      same += !o->cut && same_address(o, addr, addrlen);
+    if (same >= e->max_per_address) {
+      metrics_add(e->refused_address, 1);
+      pthread_mutex_unlock(&e->mu);
+      free(c);
+      return NULL;
+    }
+  }
+  c->prev = e->newest;
+  if (e->newest != NULL)
+    e->newest->next = c;
+  else
+    e->oldest = c;
+  e->newest = c;
+  e->count++;
+  if (e->count > e->max) {
+    edge_conn *victim = NULL;
+    for (edge_conn *o = e->oldest; o != NULL && o != c; o = o->next)
+      if (o->waiting == EDGE_WAITING && !o->cut) {
+        victim = o;
+        break;
+      }
+    if (victim != NULL)
+      cut_locked(e, victim, e->cut_limit);
+    else
+      cut_locked(e, c, e->refused);
+  }
+  pthread_mutex_unlock(&e->mu);
+  return c;
+}
+
+void http_edge_remove(http_edge *e, http_edge_conn *c) {
+  if (e == NULL || c == NULL)
     return;
-  *socket_context = NULL;
   pthread_mutex_lock(&e->mu);
   if (c->prev != NULL)
     c->prev->next = c->next;
@@ -162,26 +193,25 @@ void http_edge_on_connection(void *cls, struct MHD_Connection *conn, void **sock
   free(c);
 }
 
-void http_edge_phase(http_edge *e, struct MHD_Connection *conn, enum http_edge_phase phase) {
-  if (e == NULL)
+void http_edge_phase(http_edge *e, http_edge_conn *c, enum http_edge_phase phase) {
+  if (e == NULL || c == NULL)
     return;
-  const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-  if (ci == NULL || ci->socket_context == NULL)
-    return;
-  edge_conn *c = ci->socket_context;
   pthread_mutex_lock(&e->mu);
   switch (phase) {
   case HTTP_EDGE_HEAD_DONE_BODY:
-    c->waiting = 1;
+    c->waiting = EDGE_WAITING;
     c->deadline_us = now_us() + e->body_us;
     break;
   case HTTP_EDGE_ANSWERED:
-    c->waiting = 1;
+    c->waiting = EDGE_WAITING;
+    c->deadline_us = now_us() + e->head_us;
+    break;
+  case HTTP_EDGE_WRITE_BLOCKED:
+    c->waiting = EDGE_WRITING;
     c->deadline_us = now_us() + e->head_us;
     break;
   default:
-    c->waiting = 0;
+    c->waiting = EDGE_SERVED;
     break;
   }
   pthread_mutex_unlock(&e->mu);

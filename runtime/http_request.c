@@ -70,7 +70,7 @@ static void route_request(http_call *call) {
     }
   }
   if (known_path != NULL) {
-    http_call_set_header(call, MHD_HTTP_HEADER_ALLOW, allow);
+    http_call_set_header(call, "Allow", allow);
     hs_set_pending(call, 405, RPC_UNIMPLEMENTED, "method %s not allowed on %s", call->method,
                 known_path->pattern);
   } else {
@@ -98,54 +98,19 @@ static int is_json_content_type(const char *ct) {
          media_type_is(ct, "application/x-www-form-urlencoded");
 }
 
-typedef struct header_counts {
-  unsigned content_length, transfer_encoding, host, content_type, idempotency_key;
-  size_t bytes; /* "name: value\r\n" of every header */
-} header_counts;
-
-static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    const char *value) {
-  (void)kind;
-  header_counts *n = cls;
-  if (key == NULL)
-    return MHD_YES;
-  n->bytes += strlen(key) + (value != NULL ? strlen(value) : 0) + 4;
-  if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-    n->content_length++;
-  else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
-    n->transfer_encoding++;
-  else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
-    n->host++;
-  else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
-    n->content_type++;
-  else if (strcasecmp(key, "Idempotency-Key") == 0)
-    n->idempotency_key++;
-  return MHD_YES;
-}
-
 /* Strict framing (RFC 9112 6.3): two Content-Length headers, or Transfer-Encoding with
  * Content-Length, is a 400 and the connection is closed, so that nothing after the head
  * is read as another request. A repeated header that must be single is a 400 too, and so
- * is an HTTP/1.1 request without Host; a target or header block over our limits is a 414
- * or 431. Every one closes the connection. */
-static int check_framing(http_call *call, enum MHD_Result *answer) {
-  header_counts n = {0};
-  MHD_get_connection_values(call->conn, MHD_HEADER_KIND, &count_header, &n);
+ * is an HTTP/1.1 request without Host. Every one closes the connection. (A target or
+ * header block over the limits never gets here: http_parse answers 414 or 431.) */
+static int check_framing(http_call *call, int *answer) {
+  const http_head *h = &call->head;
+  struct {
+    size_t content_length, transfer_encoding, host, content_type, idempotency_key;
+  } n = {http_head_count(h, "Content-Length"), http_head_count(h, "Transfer-Encoding"),
+         http_head_count(h, "Host"), http_head_count(h, "Content-Type"),
+         http_head_count(h, "Idempotency-Key")};
   const char *why = NULL;
-  char msg[96];
-  /* Heads over our limits (well below what libmicrohttpd buffers): 414, 431 and close. */
-  if (strlen(call->uri) > HTTP_MAX_URI_BYTES) {
-    snprintf(msg, sizeof msg, "request target longer than %u bytes", HTTP_MAX_URI_BYTES);
-    http_call_set_header(call, MHD_HTTP_HEADER_CONNECTION, "close");
-    *answer = hs_respond_error(call, 414, RPC_INVALID_ARGUMENT, msg);
-    return 1;
-  }
-  if (n.bytes > HTTP_MAX_HEADER_BYTES) {
-    snprintf(msg, sizeof msg, "request headers larger than %u bytes", HTTP_MAX_HEADER_BYTES);
-    http_call_set_header(call, MHD_HTTP_HEADER_CONNECTION, "close");
-    *answer = hs_respond_error(call, 431, RPC_INVALID_ARGUMENT, msg);
-    return 1;
-  }
   if (n.content_length > 1)
     why = "more than one Content-Length header";
   else if (n.transfer_encoding > 0 && n.content_length > 0)
@@ -153,7 +118,7 @@ static int check_framing(http_call *call, enum MHD_Result *answer) {
   else if (n.transfer_encoding > 1)
     why = "more than one Transfer-Encoding header";
   if (why != NULL) {
-    http_call_set_header(call, MHD_HTTP_HEADER_CONNECTION, "close");
+    http_call_set_header(call, "Connection", "close");
     *answer = hs_respond_error(call, 400, RPC_INVALID_ARGUMENT, why);
     return 1;
   }
@@ -166,7 +131,7 @@ static int check_framing(http_call *call, enum MHD_Result *answer) {
   else if (n.idempotency_key > 1)
     why = "more than one Idempotency-Key header";
   if (why != NULL) {
-    http_call_set_header(call, MHD_HTTP_HEADER_CONNECTION, "close");
+    http_call_set_header(call, "Connection", "close");
     *answer = hs_respond_error(call, 400, RPC_INVALID_ARGUMENT, why);
     return 1;
   }
@@ -174,22 +139,21 @@ static int check_framing(http_call *call, enum MHD_Result *answer) {
 }
 
 /* Headers are in: route, and refuse an announced oversized body before reading it. */
-enum MHD_Result hs_on_headers(http_call *call) {
+int hs_on_headers(http_call *call) {
   http_server *srv = call->srv;
   call->route_label = "unmatched"; /* until route_request: a framing 400 is counted so */
   call->hist_index = (int)srv->nroutes;
-  enum MHD_Result framing = MHD_NO;
+  int framing = HS_NO;
   if (check_framing(call, &framing))
     return framing;
   route_request(call);
-  const char *cl = MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND,
-                                               MHD_HTTP_HEADER_CONTENT_LENGTH);
+  const char *cl = http_call_header(call, "Content-Length");
   if (cl != NULL) {
     char *end = NULL;
     errno = 0;
     unsigned long long n = strtoull(cl, &end, 10);
     if (errno == 0 && end != cl && n > srv->max_body) {
-      /* Answering now makes MHD skip the body and close the connection afterwards. */
+      /* Answering now skips the body; the connection is closed after the answer. */
       char msg[96];
       snprintf(msg, sizeof msg, "request body exceeds %zu bytes", srv->max_body);
       return hs_respond_error(call, 413, RPC_RESOURCE_EXHAUSTED, msg);
@@ -200,16 +164,16 @@ enum MHD_Result hs_on_headers(http_call *call) {
         call->body_cap = (size_t)n;
     }
   }
-  return MHD_YES;
+  return HS_YES;
 }
 
-enum MHD_Result hs_on_upload(http_call *call, const char *data, size_t n) {
+int hs_on_upload(http_call *call, const char *data, size_t n) {
   http_server *srv = call->srv;
   if (call->too_big || call->pending_status != 0) {
     /* Drain so the answer can go out, but cut off a client that keeps streaming far past
      * the cap: draining must not become an unbounded sink. */
     call->drained += n;
-    return call->drained > 8 * srv->max_body + (1u << 20) ? MHD_NO : MHD_YES;
+    return call->drained > 8 * srv->max_body + (1u << 20) ? HS_NO : HS_YES;
   }
   if (n > srv->max_body - call->body_len) {
     call->too_big = 1;
@@ -217,7 +181,7 @@ enum MHD_Result hs_on_upload(http_call *call, const char *data, size_t n) {
     call->body = NULL;
     call->body_len = call->body_cap = 0;
     call->drained = n;
-    return MHD_YES;
+    return HS_YES;
   }
   if (call->body_len + n > call->body_cap) {
     size_t cap = call->body_cap > 0 ? call->body_cap * 2 : 1024;
@@ -227,14 +191,14 @@ enum MHD_Result hs_on_upload(http_call *call, const char *data, size_t n) {
       cap = srv->max_body;
     char *grown = realloc(call->body, cap + 1);
     if (grown == NULL)
-      return MHD_NO;
+      return HS_NO;
     call->body = grown;
     call->body_cap = cap;
   }
   memcpy(call->body + call->body_len, data, n);
   call->body_len += n;
   call->body[call->body_len] = '\0';
-  return MHD_YES;
+  return HS_YES;
 }
 
 typedef struct query_ctx {
@@ -261,7 +225,7 @@ static int set_query_field(void *ctx, const char *key, const char *value, char *
   return 0;
 }
 
-static enum MHD_Result serve_raw(http_call *call) {
+static int serve_raw(http_call *call) {
   http_raw_response out = {0};
   call->route->raw(call, &out);
   unsigned status = out.status != 0 ? out.status : 200;
@@ -274,20 +238,20 @@ static enum MHD_Result serve_raw(http_call *call) {
     body = strdup("");
     out.len = 0;
     if (body == NULL)
-      return MHD_NO;
+      return HS_NO;
   }
   return hs_respond(call, status, out.content_type != NULL ? out.content_type : "text/plain",
                  body, out.len);
 }
 
-static enum MHD_Result serve_proto(http_call *call) {
+static int serve_proto(http_call *call) {
   const http_route *r = call->route;
   char err[PBJSON_ERR_MAX + 128];
 
   const char *json = "{}";
   size_t json_len = 2;
   if (method_has_body(call->method) && call->body_len > 0) {
-    if (!is_json_content_type(http_call_header(call, MHD_HTTP_HEADER_CONTENT_TYPE)))
+    if (!is_json_content_type(http_call_header(call, "Content-Type")))
       return hs_respond_error(call, 415, RPC_INVALID_ARGUMENT,
                            "Content-Type must be application/json");
     json = call->body;
@@ -324,7 +288,7 @@ static enum MHD_Result serve_proto(http_call *call) {
   if (call->resp == NULL)
     return hs_respond_error(call, 500, RPC_INTERNAL, "out of memory");
   call->handled = 1;
-  if (r->blocking && call->srv->event_loop) {
+  if (r->blocking || call->srv->all_blocking) {
     hs_queue_work(call);
     return hs_park(call);
   }
@@ -335,7 +299,7 @@ static enum MHD_Result serve_proto(http_call *call) {
   return hs_send_result(call, code, &st);
 }
 
-enum MHD_Result hs_on_request_done(http_call *call) {
+int hs_on_request_done(http_call *call) {
   if (call->too_big) {
     char msg[96];
     snprintf(msg, sizeof msg, "request body exceeds %zu bytes", call->srv->max_body);
@@ -348,7 +312,7 @@ enum MHD_Result hs_on_request_done(http_call *call) {
     int done = call->finished;
     call->suspended = 0;
     pthread_mutex_unlock(&call->srv->mu);
-    return done ? hs_send_result(call, call->result_code, &call->result_st) : MHD_YES;
+    return done ? hs_send_result(call, call->result_code, &call->result_st) : HS_YES;
   }
   if (call->route->raw != NULL)
     return serve_raw(call);

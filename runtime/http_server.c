@@ -1,20 +1,17 @@
-/* http_server: the JSON <-> protobuf HTTP gateway on libmicrohttpd: starting and
- * stopping the daemon (thread per connection, or an epoll event loop), its callbacks
- * (request line, access, completion, log), and the request metrics. The request
- * pipeline is http_request.c, a call's memory and responses http_call.c, deferred
+/* http_server: the JSON <-> protobuf HTTP gateway: starting and stopping it (the
+ * listening socket, the I/O loops, the worker threads, the edge), the end of every
+ * request (metrics, the in-flight count). The engine is http_loop.c and http_conn.c, the
+ * request pipeline http_request.c, a call's memory and responses http_call.c, deferred
  * answers http_deferred.c (see http_server_internal.h). */
 #include "http_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,77 +20,31 @@
 #include "log.h"
 #include "timeutil.h"
 
-static const char *method_label(const char *method) {
-  static const char *const known[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
-  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-    if (strcmp(method, known[i]) == 0)
-      return known[i];
-  return "OTHER"; /* a client must not be able to mint label values */
+static const char *const method_labels[HS_METHOD_LABELS] = {
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "OTHER"};
+
+unsigned hs_method_index(const char *method) {
+  for (unsigned i = 0; i + 1 < HS_METHOD_LABELS; i++)
+    if (strcmp(method, method_labels[i]) == 0)
+      return i;
+  return HS_METHOD_LABELS - 1; /* "OTHER": a client must not be able to mint label values */
 }
 
-/* ---- libmicrohttpd callbacks -------------------------------------------------------- */
-
-/* Runs on the request line, before MHD decodes the path: we need the raw target so that
- * "a%2Fb" stays one segment. The state it returns becomes *req_cls. */
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
-  (void)conn;
-  http_call *call = calloc(1, sizeof *call);
-  if (call == NULL)
-    return NULL;
-  call->srv = cls;
-  if (uri != NULL && (strncasecmp(uri, "http://", 7) == 0 || strncasecmp(uri, "https://", 8) == 0)) {
-    /* absolute-form (RFC 9112 3.2.2): the path starts after the authority */
-    const char *p = strchr(uri + (uri[4] == ':' ? 7 : 8), '/');
-    uri = p != NULL ? p : "/";
-  }
-  call->uri = strdup(uri != NULL ? uri : "");
-  call->headers_tail = &call->headers;
-  if (call->uri == NULL) {
-    free(call);
-    return NULL;
-  }
-  return call;
+const char *hs_method_label(const char *method) {
+  return method_labels[hs_method_index(method)];
 }
 
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **req_cls) {
-  (void)url;
-  http_server *srv = cls;
-  http_call *call = *req_cls;
-  if (call == NULL)
-    return MHD_NO; /* on_uri ran out of memory: dropping the connection is all we can do */
-  if (!call->started) {
-    call->started = 1;
-    call->conn = conn;
-    call->method = method;
-    call->version = version;
-    snprintf(call->method_label, sizeof call->method_label, "%s", method_label(method));
-    call->start_us = hs_mono_us();
-    pthread_mutex_lock(&srv->mu);
-    srv->inflight++;
-    pthread_mutex_unlock(&srv->mu);
-    call->counted = 1;
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    http_edge_phase(srv->edge, conn,
-                    te != NULL || (cl != NULL && strcmp(cl, "0") != 0)
-                        ? HTTP_EDGE_HEAD_DONE_BODY
-                        : HTTP_EDGE_HEAD_DONE_NO_BODY);
-    return hs_on_headers(call);
-  }
-  if (*upload_data_size != 0) {
-    size_t n = *upload_data_size;
-    *upload_data_size = 0;
-    return hs_on_upload(call, upload_data, n);
-  }
-  if (call->status_sent != 0)
-    return MHD_YES; /* answered early (413 on Content-Length) */
-  http_edge_phase(srv->edge, conn, HTTP_EDGE_REQUEST_DONE);
-  return hs_on_request_done(call);
+/* The statuses whose request counters are remembered per route and method, so that the
+ * common answers skip the registry's lookup (a lock and a scan of every series). */
+static const unsigned cached_statuses[] = {200, 201, 400, 404, 405, 409, 412, 413, 415,
+                                           429, 500, 503, 504};
+#define NCACHED_STATUSES (sizeof cached_statuses / sizeof cached_statuses[0])
+
+static int status_slot(unsigned status) {
+  for (size_t i = 0; i < NCACHED_STATUSES; i++)
+    if (cached_statuses[i] == status)
+      return (int)i;
+  return -1;
 }
 
 static void escape_label(const char *in, char *out, size_t outlen) {
@@ -112,28 +63,37 @@ static void escape_label(const char *in, char *out, size_t outlen) {
   out[o] = '\0';
 }
 
-static void record_metrics(http_call *call) {
+static metric *request_counter(http_call *call) {
   http_server *srv = call->srv;
+  int slot = status_slot(call->status_sent);
+  metric **cached = NULL;
+  if (slot >= 0) {
+    size_t i = ((size_t)call->hist_index * HS_METHOD_LABELS + hs_method_index(call->method_label)) *
+                   NCACHED_STATUSES + (size_t)slot;
+    cached = &srv->request_counters[i];
+    metric *m = __atomic_load_n(cached, __ATOMIC_ACQUIRE);
+    if (m != NULL)
+      return m;
+  }
   char route[192], labels[320];
   escape_label(call->route_label, route, sizeof route);
   snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",code=\"%u\"", route,
            call->method_label, call->status_sent);
-  metrics_add(metrics_counter(REQUESTS_METRIC, "HTTP requests answered, by route, method and status.",
-                              labels),
-              1);
-  metrics_observe_us(srv->route_hist[call->hist_index], hs_mono_us() - call->start_us);
+  metric *m = metrics_counter(REQUESTS_METRIC,
+                              "HTTP requests answered, by route, method and status.", labels);
+  if (cached != NULL) /* two threads racing here store the same series */
+    __atomic_store_n(cached, m, __ATOMIC_RELEASE);
+  return m;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
-                         enum MHD_RequestTerminationCode toe) {
-  (void)toe;
-  http_server *srv = cls;
-  http_call *call = *req_cls;
-  *req_cls = NULL;
-  http_edge_phase(srv->edge, conn, HTTP_EDGE_ANSWERED);
-  if (call == NULL)
-    return;
-  if (call->started && call->status_sent != 0)
+static void record_metrics(http_call *call) {
+  metrics_add(request_counter(call), 1);
+  metrics_observe_us(call->srv->route_hist[call->hist_index], hs_mono_us() - call->start_us);
+}
+
+void hs_request_end(http_call *call) {
+  http_server *srv = call->srv;
+  if (call->status_sent != 0)
     record_metrics(call);
   if (call->counted) {
     pthread_mutex_lock(&srv->mu);
@@ -142,39 +102,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     pthread_mutex_unlock(&srv->mu);
   }
   hs_call_free(call);
-}
-
-__attribute__((format(printf, 2, 0)))
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
-  /* A client decides how often libmicrohttpd complains (each aborted connection is a
-   * line): at most 5 lines a second, the rest counted and reported with the next line. */
-  http_server *srv = cls;
-  unsigned long suppressed = 0;
-  pthread_mutex_lock(&srv->log_mu);
-  int64_t now = hs_mono_us();
-  if (now - srv->log_window_us >= 1000000) {
-    srv->log_window_us = now;
-    srv->log_lines = 0;
-  }
-  int write = srv->log_lines < 5;
-  if (write) {
-    srv->log_lines++;
-    suppressed = srv->log_suppressed;
-    srv->log_suppressed = 0;
-  } else {
-    srv->log_suppressed++;
-  }
-  pthread_mutex_unlock(&srv->log_mu);
-  if (!write)
-    return;
-  if (suppressed > 0)
-    log_warn("libmicrohttpd: %lu similar lines suppressed", suppressed);
-  char buf[512];
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  size_t n = strlen(buf);
-  while (n > 0 && buf[n - 1] == '\n')
-    buf[--n] = '\0';
-  log_warn("libmicrohttpd: %s", buf);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------- */
@@ -227,11 +154,16 @@ static void workers_join(http_server *srv) {
 static void server_free(http_server *srv) {
   if (srv == NULL)
     return;
+  if (srv->nloops > 0) /* first: closing a connection records its request's metrics */
+    hs_loops_stop(srv);
+  free(srv->loops);
   workers_join(srv);
   free(srv->workers);
   free(srv->route_hist);
+  free(srv->request_counters);
+  if (srv->listen_fd >= 0)
+    close(srv->listen_fd);
   http_edge_stop(srv->edge);
-  pthread_mutex_destroy(&srv->log_mu);
   pthread_cond_destroy(&srv->work);
   pthread_cond_destroy(&srv->finished);
   pthread_cond_destroy(&srv->idle);
@@ -252,19 +184,17 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
   const char *addr = cfg->bind_address != NULL ? cfg->bind_address : "127.0.0.1";
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
-  unsigned flags = cfg->io_threads > 0
-                      ? MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
-                      : MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
-  flags |= MHD_USE_ERROR_LOG | MHD_USE_ITC;
+  socklen_t sslen;
   struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
   if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
     sin->sin_family = AF_INET;
     sin->sin_port = htons(cfg->port);
+    sslen = sizeof *sin;
   } else if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
     sin6->sin6_family = AF_INET6;
     sin6->sin6_port = htons(cfg->port);
-    flags |= MHD_USE_IPv6;
+    sslen = sizeof *sin6;
   } else {
     snprintf(err, errlen, "bind address %s is not an IPv4 or IPv6 address", addr);
     return NULL;
@@ -275,8 +205,8 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  srv->listen_fd = -1;
   pthread_mutex_init(&srv->mu, NULL);
-  pthread_mutex_init(&srv->log_mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the drain deadline must not jump */
@@ -285,7 +215,7 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
   pthread_cond_init(&srv->finished, NULL);
   pthread_cond_init(&srv->work, NULL);
   srv->work_tail = &srv->work_head;
-  srv->event_loop = cfg->io_threads > 0;
+  srv->all_blocking = cfg->io_threads == 0;
   srv->routes = routes;
   srv->nroutes = nroutes;
   srv->max_body = cfg->max_body_bytes != 0 ? cfg->max_body_bytes : DEFAULT_MAX_BODY;
@@ -295,7 +225,9 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
   unsigned max_conn = cfg->max_connections != 0 ? cfg->max_connections : DEFAULT_MAX_CONNECTIONS;
 
   srv->route_hist = calloc(nroutes + 1, sizeof *srv->route_hist);
-  if (srv->route_hist == NULL) {
+  srv->request_counters =
+      calloc((nroutes + 1) * HS_METHOD_LABELS * NCACHED_STATUSES, sizeof *srv->request_counters);
+  if (srv->route_hist == NULL || srv->request_counters == NULL) {
     snprintf(err, errlen, "out of memory");
     goto fail;
   }
@@ -306,8 +238,10 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
     srv->route_hist[i] = metrics_histogram(DURATION_METRIC, "HTTP request latency by route.", labels);
   }
 
-  if (srv->event_loop) {
-    unsigned want = cfg->workers != 0 ? cfg->workers : DEFAULT_WORKERS;
+  {
+    unsigned want = cfg->workers != 0      ? cfg->workers
+                    : srv->all_blocking ? DEFAULT_BLOCKING_WORKERS
+                                           : DEFAULT_WORKERS;
     srv->workers = calloc(want, sizeof *srv->workers);
     if (srv->workers == NULL) {
       snprintf(err, errlen, "out of memory");
@@ -324,41 +258,40 @@ http_server *http_server_start(const http_server_config *cfg, const http_route *
   {
     http_edge_config ec = {.max_connections = max_conn,
                            .head_timeout_s = srv->timeout_s,
-                           .body_timeout_s = srv->timeout_s};
+                           .body_timeout_s = srv->timeout_s,
+                           .max_per_address = cfg->max_connections_per_ip};
     srv->edge = http_edge_start(&ec);
     if (srv->edge == NULL) {
       snprintf(err, errlen, "cannot start the HTTP edge thread");
       goto fail;
     }
   }
-  /* MHD's own limit sits above ours: http_edge decides what happens at max_conn (the
-   * oldest waiting connection goes), instead of new clients waiting in the accept queue. */
-  unsigned mhd_limit = max_conn * 2 + 64;
-  errno = 0;
-  srv->mhd = MHD_start_daemon(
-      flags, cfg->port, NULL, NULL, &on_access, srv,
-      /* first, or MHD logs the other options' complaints to stderr its own way */
-      MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, srv,
-      MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss,
-      MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
-      MHD_OPTION_NOTIFY_CONNECTION, &http_edge_on_connection, srv->edge,
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
-      MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
-      /* above HTTP_MAX_URI_BYTES / HTTP_MAX_HEADER_BYTES: we answer those (see there) */
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_MEMORY_LIMIT,
-      MHD_OPTION_NOTIFY_COMPLETED, &on_completed, srv,
-      MHD_OPTION_URI_LOG_CALLBACK, &on_uri, srv,
-      /* last: with one thread (or thread per connection) the list ends here */
-      cfg->io_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, cfg->io_threads,
-      MHD_OPTION_END);
-  if (srv->mhd == NULL) {
+  srv->listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (srv->listen_fd < 0 ||
+      setsockopt(srv->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      (ss.ss_family == AF_INET6 &&
+       setsockopt(srv->listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) ||
+      bind(srv->listen_fd, (struct sockaddr *)&ss, sslen) != 0 ||
+      listen(srv->listen_fd, 4096) != 0) {
     int e = errno;
-    snprintf(err, errlen, "cannot listen on %s:%u%s%s", addr, (unsigned)cfg->port,
-             e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
+    snprintf(err, errlen, "cannot listen on %s:%u: %s", addr, (unsigned)cfg->port, strerror(e));
     goto fail;
   }
-  const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-  srv->port = info != NULL ? info->port : cfg->port;
+  struct sockaddr_storage bound;
+  socklen_t blen = sizeof bound;
+  if (getsockname(srv->listen_fd, (struct sockaddr *)&bound, &blen) == 0)
+    srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+  unsigned nloops = cfg->io_threads > 0 ? cfg->io_threads : 1;
+  srv->loops = calloc(nloops, sizeof *srv->loops);
+  if (srv->loops == NULL) {
+    snprintf(err, errlen, "out of memory");
+    goto fail;
+  }
+  srv->nloops = nloops;
+  if (hs_loops_start(srv, err, errlen) != 0)
+    goto fail;
   return srv;
 fail:
   server_free(srv);
@@ -372,14 +305,14 @@ void http_server_stop(http_server *srv) {
     return;
   /* Closing the listening socket first makes new clients fail fast (and go to another
    * instance) while requests already being served run to completion. */
-  MHD_socket ls = MHD_quiesce_daemon(srv->mhd);
-  if (ls != MHD_INVALID_SOCKET)
-    close(ls);
-  /* Wait for in-flight responses to be delivered, not only computed: MHD_stop_daemon
-   * would shut their sockets down under them. Bounded, so a client that never finishes
-   * sending its body cannot hold shutdown forever. */
+  hs_loops_quiesce(srv);
+  close(srv->listen_fd);
+  srv->listen_fd = -1;
+  /* Wait for in-flight responses to be delivered, not only computed: stopping the loops
+   * closes their sockets. Bounded, so a client that never finishes sending its body
+   * cannot hold shutdown forever. */
   pthread_mutex_lock(&srv->mu);
-  srv->stopping = 1;
+  __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
   struct timespec deadline;
   time_deadline_ts(CLOCK_MONOTONIC, (int64_t)srv->timeout_s * 1000, &deadline);
   while (srv->inflight > 0) {
@@ -387,7 +320,7 @@ void http_server_stop(http_server *srv) {
       break;
   }
   /* Past the deadline, deferred calls still get their answer: their owners promise one
-   * (bounded waits), and MHD cannot stop with a connection parked. */
+   * (bounded waits), and a parked call's memory is theirs until they finish it. */
   while (srv->deferred_open > 0) {
     log_warn("http: stopping: waiting for %u deferred answers", srv->deferred_open);
     struct timespec again;
@@ -395,8 +328,7 @@ void http_server_stop(http_server *srv) {
     pthread_cond_timedwait(&srv->finished, &srv->mu, &again);
   }
   pthread_mutex_unlock(&srv->mu);
-  /* Cuts idle keep-alive connections and joins every connection thread. */
-  MHD_stop_daemon(srv->mhd);
+  /* Closes idle keep-alive connections and joins the loops (server_free). */
   server_free(srv);
 }
 

@@ -1,4 +1,4 @@
-/* http_server: a JSON <-> protobuf HTTP gateway on libmicrohttpd.
+/* http_server: a JSON <-> protobuf HTTP gateway on our own HTTP/1.1 engine.
  *
  * A service is a table of routes; each names its request and response message types
  * and a handler that takes and returns messages. The server parses the JSON body (POST)
@@ -7,14 +7,14 @@
  * with proto field names and defaults emitted. Errors go out in grpc-gateway's shape:
  * {"code": 5, "message": "account ... not found", "details": []}.
  *
- * Threads, two models (http_server_config.io_threads):
- * - 0, thread per connection: handlers may block on MariaDB for as long as they need
- *   without starving other clients, capped by max_connections.
- * - N > 0, event loop: N epoll threads serve every connection, and a handler must not
- *   block: it answers from memory, or defers (below), or its route is marked `blocking`
- *   and the server runs it on one of `workers` handler threads while the connection is
- *   parked. Fewer threads and wake-ups per request: what a hot read path wants.
- * Idle and slow clients are cut after connection_timeout_s in both.
+ * Threads (http_server_config.io_threads):
+ * - N > 0: N epoll threads serve every connection, and a handler must not block: it
+ *   answers from memory, or defers (below), or its route is marked `blocking` and the
+ *   server runs it on one of `workers` handler threads while the connection is parked.
+ *   Few threads and wake-ups per request: what a hot read path wants.
+ * - 0: one epoll thread, and every protobuf handler runs on a worker (16 unless
+ *   `workers` says): handlers may block on MariaDB without starving other clients.
+ * Idle and slow clients are cut after connection_timeout_s (see http_edge.h).
  *
  * Deferred answers (both models): a handler that waits for something another thread
  * produces (a group commit, a version of the read model) calls http_call_defer() and
@@ -22,9 +22,11 @@
  * later exactly one http_call_finish() from any thread sends the outcome. This lets one
  * thread answer many requests with one database round trip.
  *
- * Statuses the server itself answers: 404 unknown path, 405 known path with another
- * method (with an Allow header), 413 body over max_body_bytes, 415 POST without a JSON
- * content type, 400 malformed JSON or parameters (the message names the field).
+ * Statuses the server itself answers, all in the same JSON shape: 404 unknown path, 405
+ * known path with another method (with an Allow header), 413 body over max_body_bytes,
+ * 415 POST with a content type that is not JSON, 400 malformed JSON or parameters (the
+ * message names the field), and for malformed HTTP (http_parse.h, http_chunked.h): 400,
+ * 414, 431, 501 (a transfer coding other than chunked), 417, 505.
  */
 #ifndef WALLET_HTTP_SERVER_H
 #define WALLET_HTTP_SERVER_H
@@ -70,8 +72,8 @@ typedef struct http_route {
   http_handler_fn handler;
   unsigned success_status;   /* 200 or 201; 0 means 200 */
   http_raw_handler_fn raw;   /* if set, used instead of handler (types may be NULL) */
-  int blocking;              /* event-loop model: run handler on a worker thread (it may
-                                block on the database); ignored in thread-per-connection */
+  int blocking;              /* run handler on a worker thread (it may block on the
+                                database) */
 } http_route;
 
 typedef struct http_server_config {
@@ -81,8 +83,9 @@ typedef struct http_server_config {
   unsigned max_connections;      /* 0 means 512 */
   unsigned connection_timeout_s; /* 0 means 10: idle timeout, request-head and body deadlines */
   unsigned max_connections_per_ip; /* 0: no per-address limit */
-  unsigned io_threads;           /* 0: thread per connection; N: N epoll threads */
-  unsigned workers;              /* event-loop model: threads for `blocking` routes; 0 means 2 */
+  unsigned io_threads;           /* N: N epoll threads; 0: one, every handler on a worker */
+  unsigned workers;              /* threads for `blocking` routes; 0 means 2 (16 with
+                                    io_threads 0) */
   void *app;                     /* handed to handlers through http_call_app */
   /* Optional: told of every error the server itself answers for a matched protobuf route
    * before its handler runs (415, 413, undecodable body or parameters), so a service can

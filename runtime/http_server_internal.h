@@ -1,20 +1,24 @@
 /* http_server_internal: what the files of the HTTP server share (not for services).
  *
- * The server is four files of one concern each:
- *   http_server.c   the libmicrohttpd glue: start/stop, MHD's callbacks, metrics, logs
+ * The server is our own HTTP/1.1 engine, in files of one concern each:
+ *   http_server.c   start/stop, the request metrics
+ *   http_loop.c     the epoll threads: the listening socket, accepts, wake-ups
+ *   http_conn.c     one connection: read, parse the head (http_parse.c), the body
+ *                   (Content-Length or http_chunked.c), write answers, keep-alive
  *   http_call.c     one call: its memory, the accessors handlers use, the responses sent
- *   http_request.c  the request pipeline: route, framing, body, decode, call the handler
+ *   http_request.c  the request pipeline: framing rules, routing, body, decode, handler
  *   http_deferred.c deferred answers: parking a call, http_call_finish, worker threads
- * (http_edge.c, separate, enforces the connection limit and the head/body deadlines.) */
+ *   http_edge.c     the connection limit and the head/body/write deadlines */
 #ifndef WALLET_HTTP_SERVER_INTERNAL_H
 #define WALLET_HTTP_SERVER_INTERNAL_H
 
-#include <microhttpd.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_chunked.h"
 #include "http_edge.h"
+#include "http_parse.h"
 #include "http_route.h"
 #include "http_server.h"
 #include "metrics.h"
@@ -23,16 +27,18 @@
 #define DEFAULT_MAX_CONNECTIONS 512u
 #define DEFAULT_TIMEOUT_S 10u
 #define DEFAULT_WORKERS 2u
-/* Our limits on a request head, answered with our JSON errors (414, 431). They sit below
- * what libmicrohttpd buffers per connection (its default 32 KiB pool, set explicitly
- * here), so such heads reach our code; a head that does not fit the pool gets MHD's own
- * HTML 414/431. A 128 KiB pool would let larger heads reach us, but cost ~20% of
- * GET /healthz throughput (the pool is reset per request): measured, not taken. */
-#define HTTP_MAX_URI_BYTES (8u * 1024u)
-#define HTTP_MAX_HEADER_BYTES (16u * 1024u)
-#define MHD_MEMORY_LIMIT (32u * 1024u)
+/* io_threads == 0: one I/O thread and every handler on a worker, so handlers may block. */
+#define DEFAULT_BLOCKING_WORKERS 16u
 #define DURATION_METRIC "http_request_duration_seconds"
 #define REQUESTS_METRIC "http_requests_total"
+
+/* What the pipeline's steps return: go on, or close the connection (nothing else can be
+ * said to this client). */
+#define HS_YES 1
+#define HS_NO 0
+
+typedef struct http_conn http_conn;
+typedef struct http_loop http_loop;
 
 typedef struct arena_block {
   struct arena_block *next;
@@ -46,13 +52,10 @@ typedef struct resp_header {
 } resp_header;
 
 struct http_server {
-  struct MHD_Daemon *mhd;
+  int listen_fd;
+  http_loop *loops;
+  unsigned nloops;
   http_edge *edge;
-  /* on_mhd_log's rate limit: lines written in the current second, and suppressed ones */
-  pthread_mutex_t log_mu;
-  int64_t log_window_us;
-  unsigned log_lines;
-  unsigned long log_suppressed;
   const http_route *routes;
   size_t nroutes;
   size_t max_body;
@@ -61,11 +64,12 @@ struct http_server {
   void (*on_rejected)(http_call *call, unsigned status, rpc_code code);
   uint16_t port;
   metric **route_hist; /* per route, then one for unmatched requests */
+  metric **request_counters; /* [route][method label][common status], filled on first use */
   pthread_mutex_t mu;
   pthread_cond_t idle; /* signalled when inflight drops to 0 */
   unsigned inflight;   /* requests between headers received and response sent */
   int stopping;
-  int event_loop;      /* io_threads > 0: parked calls are suspended connections */
+  int all_blocking;    /* io_threads == 0: every protobuf handler runs on a worker */
   /* Deferred calls (guarded by mu): how many are not finished yet, and a condition
    * signalled on every finish (thread-per-connection threads and stop wait on it). */
   unsigned deferred_open;
@@ -80,10 +84,13 @@ struct http_server {
 
 struct http_call {
   http_server *srv;
-  struct MHD_Connection *conn;
-  char *uri; /* raw request target as the client sent it (undecoded, with query) */
+  http_conn *conn;
+  char *head_buf;  /* the request head, copied out of the connection's buffer */
+  http_head head;  /* parsed from head_buf (its strings point into it) */
+  const char *uri; /* raw request target as the client sent it (undecoded, with query);
+                      the path of an absolute-form target */
   const char *method;
-  const char *version; /* "HTTP/1.1", "HTTP/1.0" (MHD refuses others itself) */
+  const char *version; /* "HTTP/1.1" or "HTTP/1.0" (http_parse refuses others) */
   char method_label[8];
   const http_route *route;
   const char *route_label; /* the pattern, or "unmatched" */
@@ -109,7 +116,7 @@ struct http_call {
   /* The protobuf exchange, kept on the call so a deferred answer can use it later. */
   ProtobufCMessage *req, *resp;
   int deferred;          /* the answer comes from http_call_finish */
-  int suspended;         /* event loop: the connection is parked in MHD */
+  int suspended;         /* parked: the connection waits for http_call_finish */
   int finished;          /* http_call_finish has run (result below is set) */
   rpc_code result_code;
   rpc_status result_st;
@@ -122,41 +129,127 @@ struct http_call {
 int64_t hs_mono_us(void);
 /* Frees the call and everything it owns (arena, match, request message, body). */
 void hs_call_free(http_call *call);
-/* Queues body (malloc'd, taken) with status and the call's headers. MHD_NO when MHD
- * refused (it then closes the connection). */
-enum MHD_Result hs_respond(http_call *call, unsigned status, const char *content_type,
+/* Queues body (malloc'd, taken) with status and the call's headers. HS_NO when it cannot
+ * be (out of memory): the connection is then closed. */
+int hs_respond(http_call *call, unsigned status, const char *content_type,
                            char *body, size_t len);
 /* The same for bytes that outlive the response (static data): not copied, not freed. */
-enum MHD_Result hs_respond_static(http_call *call, unsigned status, const char *content_type,
+int hs_respond_static(http_call *call, unsigned status, const char *content_type,
                                   const void *body, size_t len);
 /* The grpc-gateway error body with status; tells on_rejected when a matched protobuf
  * route is refused before its handler ran. */
-enum MHD_Result hs_respond_error(http_call *call, unsigned status, rpc_code code,
+int hs_respond_error(http_call *call, unsigned status, rpc_code code,
                                  const char *message);
 /* Records an answer decided from the headers, sent once the body is drained; the first
  * one recorded wins. */
 void hs_set_pending(http_call *call, unsigned status, rpc_code code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The handler's outcome (code, st) as the HTTP response. */
-enum MHD_Result hs_send_result(http_call *call, rpc_code code, const rpc_status *st);
+int hs_send_result(http_call *call, rpc_code code, const rpc_status *st);
 
 /* ---- http_request.c ----------------------------------------------------------------- */
 
 /* The head is in: framing checks, routing, an announced oversized body refused. */
-enum MHD_Result hs_on_headers(http_call *call);
+int hs_on_headers(http_call *call);
 /* A piece of the body (n bytes): kept up to max_body, else drained. */
-enum MHD_Result hs_on_upload(http_call *call, const char *data, size_t n);
+int hs_on_upload(http_call *call, const char *data, size_t n);
 /* The whole request is in (or a parked call resumed): answer it. */
-enum MHD_Result hs_on_request_done(http_call *call);
+int hs_on_request_done(http_call *call);
 
 /* ---- http_deferred.c ---------------------------------------------------------------- */
 
 /* After a handler deferred the call: parks it (event loop) or waits for its finish
  * (thread per connection), then answers when finished. */
-enum MHD_Result hs_park(http_call *call);
+int hs_park(http_call *call);
 /* Event loop: hands a `blocking` route's call to a worker thread (the call is deferred). */
 void hs_queue_work(http_call *call);
 /* A worker thread's body; arg is the http_server. */
 void *hs_worker_main(void *arg);
+
+/* ---- http_loop.c / http_conn.c ------------------------------------------------------ */
+
+enum conn_state {
+  CONN_HEAD,    /* reading a request head (or idle between requests) */
+  CONN_BODY,    /* reading the body of the current request */
+  CONN_SERVING, /* the call is with its handler, a worker or a finisher: nothing is read */
+  CONN_WRITING, /* an answer (or a 100 Continue) is being written */
+  CONN_LINGER,  /* answered and closing: our side is shut, what still comes is dropped, so
+                   the client reads the answer instead of a reset (a lingering close) */
+};
+
+struct http_conn {
+  http_loop *loop;
+  int fd;
+  http_edge_conn *edge;
+  http_conn *prev, *next;  /* the loop's connections */
+  http_conn *ready_next;   /* the loop's list of resumed calls */
+  enum conn_state state;
+  /* Bytes read and not consumed yet are in[in_off .. in_len). */
+  char *in;
+  size_t in_off, in_len, in_cap;
+  http_head_scan scan;
+  int eof;                 /* the peer closed its side, or the socket failed */
+  int closed;              /* closed: freed after the loop's current batch of events */
+  size_t lingered;         /* bytes dropped while lingering */
+  http_call *call;         /* the request being served, from head to answer written */
+  int chunked;             /* the body is chunked (else body_left bytes are to come) */
+  http_chunked chunks;
+  uint64_t body_left;
+  int keep_alive;          /* the request allows another one after it */
+  int close_after;         /* close once the queued answer is written */
+  int interim;             /* out holds a 100 Continue, not the answer */
+  /* The answer being written: out_head, then out_body (owned: freed after). */
+  char *out_head;
+  size_t out_head_len;
+  const char *out_body;
+  size_t out_body_len;
+  void (*out_release)(void *);
+  size_t out_done;
+};
+
+struct http_loop {
+  http_server *srv;
+  pthread_t thread;
+  int started;
+  int epfd;
+  int wakefd;          /* eventfd: a parked call was finished, or stop */
+  pthread_mutex_t mu;  /* guards ready and stop */
+  http_conn *ready;    /* connections whose parked call was finished */
+  int stop;
+  http_conn *conns;    /* every open connection of this loop (loop thread only) */
+  http_conn *dead;     /* closed during this batch of events: freed after it */
+};
+
+/* Starts srv->nloops threads serving srv->listen_fd. -1 with err filled on failure (the
+ * loops started are stopped again). */
+int hs_loops_start(http_server *srv, char *err, size_t errlen);
+/* Stops accepting: the listening socket leaves every loop (then the caller closes it). */
+void hs_loops_quiesce(http_server *srv);
+/* Stops and joins the loops; every connection is closed. */
+void hs_loops_stop(http_server *srv);
+/* From any thread: the parked call on c was finished; its loop answers it. Under srv->mu. */
+void hs_loop_wake(http_conn *c);
+
+/* http_conn.c: a new connection (accepted, non-blocking fd) of loop; NULL when refused
+ * (fd closed then). */
+http_conn *hs_conn_open(http_loop *loop, int fd, const void *addr, unsigned addrlen);
+/* Socket events, or a resumed call: runs the connection as far as it can go. */
+void hs_conn_drive(http_conn *c);
+/* A parked call of c was finished: answer it, then go on. */
+void hs_conn_resume(http_conn *c);
+/* Closes c (an unanswered call is dropped). */
+void hs_conn_close(http_conn *c);
+/* Frees the connections closed during the loop's last batch of events. */
+void hs_conns_reap(http_loop *loop);
+/* Queues an answer on the call's connection; release frees body after (NULL: static). */
+int hs_conn_respond(http_call *call, unsigned status, const char *content_type,
+                    const void *body, size_t len, void (*release)(void *));
+/* Ends a request: metrics, in-flight count, the call freed (http_server.c). */
+void hs_request_end(http_call *call);
+/* The method as a metrics label: one of the common ones, or "OTHER" (http_server.c),
+ * and its index among the HS_METHOD_LABELS labels. */
+#define HS_METHOD_LABELS 8u
+const char *hs_method_label(const char *method);
+unsigned hs_method_index(const char *method);
 
 #endif

@@ -1,0 +1,175 @@
+/* http_loop: the server's I/O threads. Each runs one epoll set holding the shared
+ * listening socket (EPOLLEXCLUSIVE: one loop wakes per new connection), its own
+ * connections (edge-triggered) and an eventfd that other threads write when they finish
+ * a call parked on this loop. A connection stays on the loop that accepted it, so its
+ * state is touched by that thread only; finishers hand it back through the ready list. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http_server_internal.h"
+#include "log.h"
+
+/* epoll_data.ptr of the two descriptors that are not connections */
+static char listen_tag, wake_tag;
+
+#define ACCEPTS_PER_WAKE 8 /* then let another loop take the next ones */
+
+static void accept_some(http_loop *loop) {
+  http_server *srv = loop->srv;
+  for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = accept4(srv->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) {
+        /* Out of descriptors: the listening socket stays readable, so without a pause
+         * this loop would spin; a line a second at most says why. */
+        static __thread time_t logged_at;
+        time_t now = time(NULL);
+        if (now != logged_at) {
+          logged_at = now;
+          log_warn("http: accept: %s (new connections wait)", strerror(errno));
+        }
+        usleep(10 * 1000);
+      }
+      return; /* EAGAIN: another loop took it, or none is left */
+    }
+    hs_conn_open(loop, fd, &ss, sl);
+  }
+}
+
+static void run_ready(http_loop *loop) {
+  uint64_t n;
+  if (read(loop->wakefd, &n, sizeof n) < 0 && errno != EAGAIN)
+    log_warn("http: eventfd read: %s", strerror(errno));
+  pthread_mutex_lock(&loop->mu);
+  http_conn *c = loop->ready;
+  loop->ready = NULL;
+  pthread_mutex_unlock(&loop->mu);
+  /* Reversed (pushed newest first): answer in the order they were finished. */
+  http_conn *ordered = NULL;
+  while (c != NULL) {
+    http_conn *next = c->ready_next;
+    c->ready_next = ordered;
+    ordered = c;
+    c = next;
+  }
+  while (ordered != NULL) {
+    http_conn *next = ordered->ready_next;
+    ordered->ready_next = NULL;
+    hs_conn_resume(ordered);
+    ordered = next;
+  }
+}
+
+static void *loop_main(void *arg) {
+  http_loop *loop = arg;
+  struct epoll_event evs[64];
+  for (;;) {
+    int n = epoll_wait(loop->epfd, evs, 64, -1);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      log_error("http: epoll_wait: %s", strerror(errno));
+      break;
+    }
+    int stop = 0;
+    for (int i = 0; i < n; i++) {
+      void *p = evs[i].data.ptr;
+      if (p == &wake_tag) {
+        run_ready(loop);
+        pthread_mutex_lock(&loop->mu);
+        stop = loop->stop;
+        pthread_mutex_unlock(&loop->mu);
+      } else if (p == &listen_tag) {
+        accept_some(loop);
+      } else {
+        hs_conn_drive(p);
+      }
+    }
+    hs_conns_reap(loop);
+    if (stop)
+      break;
+  }
+  run_ready(loop); /* answers finished while stopping still go out, as far as they can */
+  while (loop->conns != NULL)
+    hs_conn_close(loop->conns);
+  hs_conns_reap(loop);
+  return NULL;
+}
+
+void hs_loop_wake(http_conn *c) {
+  http_loop *loop = c->loop;
+  pthread_mutex_lock(&loop->mu);
+  c->ready_next = loop->ready;
+  loop->ready = c;
+  pthread_mutex_unlock(&loop->mu);
+  uint64_t one = 1;
+  if (write(loop->wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
+    log_warn("http: eventfd write: %s", strerror(errno));
+}
+
+static void loop_free(http_loop *loop) {
+  if (loop->epfd >= 0)
+    close(loop->epfd);
+  if (loop->wakefd >= 0)
+    close(loop->wakefd);
+  pthread_mutex_destroy(&loop->mu);
+}
+
+int hs_loops_start(http_server *srv, char *err, size_t errlen) {
+  for (unsigned i = 0; i < srv->nloops; i++) {
+    http_loop *loop = &srv->loops[i];
+    loop->srv = srv;
+    pthread_mutex_init(&loop->mu, NULL);
+    loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &wake_tag};
+    struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &listen_tag};
+    if (loop->epfd < 0 || loop->wakefd < 0 ||
+        epoll_ctl(loop->epfd, EPOLL_CTL_ADD, loop->wakefd, &wev) != 0 ||
+        epoll_ctl(loop->epfd, EPOLL_CTL_ADD, srv->listen_fd, &lev) != 0 ||
+        pthread_create(&loop->thread, NULL, loop_main, loop) != 0) {
+      snprintf(err, errlen, "cannot start HTTP I/O thread: %s", strerror(errno));
+      srv->nloops = i + 1; /* this one is freed (not joined) by hs_loops_stop */
+      hs_loops_stop(srv);
+      return -1;
+    }
+    loop->started = 1;
+  }
+  return 0;
+}
+
+void hs_loops_quiesce(http_server *srv) {
+  for (unsigned i = 0; i < srv->nloops; i++)
+    epoll_ctl(srv->loops[i].epfd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
+}
+
+void hs_loops_stop(http_server *srv) {
+  for (unsigned i = 0; i < srv->nloops; i++) {
+    http_loop *loop = &srv->loops[i];
+    if (!loop->started)
+      continue;
+    pthread_mutex_lock(&loop->mu);
+    loop->stop = 1;
+    pthread_mutex_unlock(&loop->mu);
+    uint64_t one = 1;
+    if (write(loop->wakefd, &one, sizeof one) < 0)
+      log_warn("http: eventfd write: %s", strerror(errno));
+  }
+  for (unsigned i = 0; i < srv->nloops; i++) {
+    http_loop *loop = &srv->loops[i];
+    if (loop->started)
+      pthread_join(loop->thread, NULL);
+    loop_free(loop);
+  }
+  srv->nloops = 0;
+}
