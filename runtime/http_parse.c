@@ -44,6 +44,13 @@ enum http_scan_result http_head_scan_feed(http_head_scan *s, const char *buf, si
   for (; s->state != SCAN_DONE && s->pos < len; s->pos++) {
     unsigned char c = (unsigned char)buf[s->pos];
     size_t in_line = s->pos + 1 - s->start; /* request-line bytes, this one included */
+    /* The two limits below leave room for a request line and header lines both at their
+     * longest, with their CRLFs, to pass HTTP_MAX_HEAD_BYTES by a few bytes: the head
+     * must still fit a buffer of that size (and would be refused by the parser anyway). */
+    if (s->state >= SCAN_FIELD_START && in_line > HTTP_MAX_HEAD_BYTES) {
+      fail(err, 431, "request head larger than %u bytes", HTTP_MAX_HEAD_BYTES);
+      return HTTP_SCAN_ERROR;
+    }
     switch (s->state) {
     case SCAN_LEADING:
       if (c == '\r' || c == '\n') {

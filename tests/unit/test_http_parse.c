@@ -372,6 +372,28 @@ static void test_header_bytes_limit(void **state) {
   assert_true(o.end - o.start <= HTTP_MAX_HEAD_BYTES);
 }
 
+/* A request line and header lines both at their scanner limits: the head would be two
+ * bytes over HTTP_MAX_HEAD_BYTES, so it is refused before it ends. */
+static void test_head_limit(void **state) {
+  (void)state;
+  size_t len = header_block(HTTP_MAX_HEADER_BYTES, 300);
+  size_t rl = strlen("GET / HTTP/1.1\r\n");
+  size_t hl = len - rl;
+  size_t tl = HTTP_MAX_REQUEST_LINE + 2; /* with its CRLF */
+  memmove(g_in + tl, g_in + rl, hl);
+  memcpy(g_in, "GET /", 5);
+  memset(g_in + 5, 'a', tl - 5 - strlen(" HTTP/1.1\r\n"));
+  memcpy(g_in + tl - strlen(" HTTP/1.1\r\n"), " HTTP/1.1\r\n", strlen(" HTTP/1.1\r\n"));
+  assert_int_equal(tl + hl, HTTP_MAX_HEAD_BYTES + 2);
+  expect_scan_refused_n(g_in, tl + hl, 431);
+  /* two bytes shorter, it fits: then the parser refuses it for its target */
+  memmove(g_in + 5, g_in + 7, tl + hl - 7);
+  outcome o = run(g_in, tl + hl - 2);
+  assert_int_equal(o.scan, HTTP_SCAN_DONE);
+  assert_int_equal(o.end, HTTP_MAX_HEAD_BYTES);
+  assert_int_equal(o.status, 414);
+}
+
 static void test_header_count_limit(void **state) {
   (void)state;
   size_t len = header_block(HTTP_MAX_HEADERS * 8, 8);
@@ -533,6 +555,7 @@ int main(void) {
       cmocka_unit_test(test_leading_empty_lines),
       cmocka_unit_test(test_target_limit),
       cmocka_unit_test(test_header_bytes_limit),
+      cmocka_unit_test(test_head_limit),
       cmocka_unit_test(test_header_count_limit),
       cmocka_unit_test(test_endless_head),
       cmocka_unit_test(test_scan_splits),
