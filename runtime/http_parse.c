@@ -53,13 +53,12 @@ enum http_scan_result http_head_scan_feed(http_head_scan *s, const char *buf, si
     }
     switch (s->state) {
     case SCAN_LEADING:
-      if (c == '\r' || c == '\n') {
-        if (c == '\r') {
-          s->state = SCAN_LEADING_CR;
-          break;
-        }
-        goto leading_line;
+      if (c == '\r') {
+        s->state = SCAN_LEADING_CR;
+        break;
       }
+      if (c == '\n')
+        goto leading_line;
       if (!is_tchar(c)) {
         fail(err, 400, "malformed request line: the method is not a token");
         return HTTP_SCAN_ERROR;
