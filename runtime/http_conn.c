@@ -56,6 +56,7 @@ http_conn *hs_conn_open(http_loop *loop, int fd, const void *addr, unsigned addr
   if (loop->conns != NULL)
     loop->conns->prev = c;
   loop->conns = c;
+  __atomic_add_fetch(&loop->nconns, 1, __ATOMIC_RELAXED);
   /* The first bytes may be here already; with edge-triggered epoll, look now. */
   hs_conn_drive(c);
   return c;
@@ -84,6 +85,7 @@ static void conn_free(http_conn *c) {
     loop->conns = c->next;
   if (c->next != NULL)
     c->next->prev = c->prev;
+  __atomic_sub_fetch(&loop->nconns, 1, __ATOMIC_RELAXED);
   http_edge_remove(loop->srv->edge, c->edge);
   c->edge = NULL;
   close(c->fd); /* after the edge let go of it: it must never shut down a reused fd */

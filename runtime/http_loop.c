@@ -1,12 +1,17 @@
 /* http_loop: the server's I/O threads. Each runs one epoll set holding the shared
  * listening socket (EPOLLEXCLUSIVE: one loop wakes per new connection), its own
  * connections (edge-triggered) and an eventfd that other threads write when they finish
- * a call parked on this loop. A connection stays on the loop that accepted it, so its
- * state is touched by that thread only; finishers hand it back through the ready list. */
+ * a call parked on this loop or hand it a connection. A new connection goes to the loop
+ * with the fewest (whichever loop accepted it), so a burst of connects taken by one
+ * loop does not leave the other cores idle. A connection stays on its loop, so its state
+ * is touched by that thread only; finishers hand it back through the ready list. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -42,7 +47,47 @@ static void accept_some(http_loop *loop) {
       }
       return; /* EAGAIN: another loop took it, or none is left */
     }
-    hs_conn_open(loop, fd, &ss, sl);
+    int one = 1; /* answers go out in one write each: Nagle would only delay them */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    http_loop *to = loop;
+    for (unsigned k = 0; k < srv->nloops; k++)
+      if (__atomic_load_n(&srv->loops[k].nconns, __ATOMIC_RELAXED) <
+          __atomic_load_n(&to->nconns, __ATOMIC_RELAXED))
+        to = &srv->loops[k];
+    if (to == loop) {
+      hs_conn_open(loop, fd, &ss, sl);
+      continue;
+    }
+    http_handoff *h = malloc(sizeof *h);
+    if (h == NULL) {
+      hs_conn_open(loop, fd, &ss, sl);
+      continue;
+    }
+    h->fd = fd;
+    h->addrlen = sl;
+    memcpy(&h->addr, &ss, sl <= sizeof ss ? sl : sizeof ss);
+    __atomic_add_fetch(&to->nconns, 1, __ATOMIC_RELAXED); /* counted now: the next pick sees it */
+    pthread_mutex_lock(&to->mu);
+    h->next = to->handoffs;
+    to->handoffs = h;
+    pthread_mutex_unlock(&to->mu);
+    uint64_t wake = 1;
+    if (write(to->wakefd, &wake, sizeof wake) < 0 && errno != EAGAIN)
+      log_warn("http: eventfd write: %s", strerror(errno));
+  }
+}
+
+static void open_handoffs(http_loop *loop) {
+  pthread_mutex_lock(&loop->mu);
+  http_handoff *h = loop->handoffs;
+  loop->handoffs = NULL;
+  pthread_mutex_unlock(&loop->mu);
+  while (h != NULL) {
+    http_handoff *next = h->next;
+    __atomic_sub_fetch(&loop->nconns, 1, __ATOMIC_RELAXED); /* hs_conn_open counts it again */
+    hs_conn_open(loop, h->fd, &h->addr, h->addrlen);
+    free(h);
+    h = next;
   }
 }
 
@@ -86,6 +131,7 @@ static void *loop_main(void *arg) {
       void *p = evs[i].data.ptr;
       if (p == &wake_tag) {
         run_ready(loop);
+        open_handoffs(loop);
         pthread_mutex_lock(&loop->mu);
         stop = loop->stop;
         pthread_mutex_unlock(&loop->mu);
@@ -100,6 +146,7 @@ static void *loop_main(void *arg) {
       break;
   }
   run_ready(loop); /* answers finished while stopping still go out, as far as they can */
+  open_handoffs(loop); /* then closed with the rest */
   while (loop->conns != NULL)
     hs_conn_close(loop->conns);
   hs_conns_reap(loop);
@@ -118,6 +165,12 @@ void hs_loop_wake(http_conn *c) {
 }
 
 static void loop_free(http_loop *loop) {
+  while (loop->handoffs != NULL) { /* handed over after this loop's last look */
+    http_handoff *h = loop->handoffs;
+    loop->handoffs = h->next;
+    close(h->fd);
+    free(h);
+  }
   if (loop->epfd >= 0)
     close(loop->epfd);
   if (loop->wakefd >= 0)

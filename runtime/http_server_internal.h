@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "http_chunked.h"
 #include "http_edge.h"
@@ -207,14 +208,23 @@ struct http_conn {
   size_t out_done;
 };
 
+typedef struct http_handoff {
+  struct http_handoff *next;
+  int fd;
+  socklen_t addrlen;
+  struct sockaddr_storage addr;
+} http_handoff;
+
 struct http_loop {
   http_server *srv;
   pthread_t thread;
   int started;
   int epfd;
-  int wakefd;          /* eventfd: a parked call was finished, or stop */
-  pthread_mutex_t mu;  /* guards ready and stop */
+  int wakefd;          /* eventfd: a parked call was finished, a connection handed over, or stop */
+  pthread_mutex_t mu;  /* guards ready, handoffs and stop */
   http_conn *ready;    /* connections whose parked call was finished */
+  http_handoff *handoffs; /* connections another loop accepted for this one */
+  unsigned nconns;     /* open connections (atomic): new ones go to the loop with fewest */
   int stop;
   http_conn *conns;    /* every open connection of this loop (loop thread only) */
   http_conn *dead;     /* closed during this batch of events: freed after it */
