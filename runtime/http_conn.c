@@ -326,10 +326,7 @@ static http_call *call_new(http_conn *c) {
   call->hist_index = (int)call->srv->nroutes;
   call->start_us = hs_mono_us();
   snprintf(call->method_label, sizeof call->method_label, "OTHER");
-  http_server *srv = call->srv;
-  pthread_mutex_lock(&srv->mu);
-  srv->inflight++;
-  pthread_mutex_unlock(&srv->mu);
+  __atomic_add_fetch(&call->srv->inflight, 1, __ATOMIC_RELAXED);
   call->counted = 1;
   c->call = call;
   return call;

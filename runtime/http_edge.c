@@ -12,16 +12,18 @@
 #include "metrics.h"
 #include "timeutil.h"
 
-enum { EDGE_SERVED, EDGE_WAITING, EDGE_WRITING };
+enum { EDGE_SERVED, EDGE_WAITING, EDGE_WRITING, EDGE_CUT };
 
 typedef struct http_edge_conn edge_conn;
 struct http_edge_conn {
   edge_conn *prev, *next; /* accept order, oldest first */
   int fd;
-  int waiting;         /* EDGE_WAITING: for request bytes (head, body, or the next request);
-                          EDGE_WRITING: for the client to read; EDGE_SERVED: no deadline */
-  int cut;             /* shut down already */
-  int64_t deadline_us; /* unless served */
+  /* Atomic, written by the connection's loop without the lock (a phase change is three
+   * per request) and read by the reaper and the limit under it. EDGE_WAITING: for request
+   * bytes (head, body, or the next request); EDGE_WRITING: for the client to read;
+   * EDGE_SERVED: no deadline; EDGE_CUT: shut down, whatever the loop says after. */
+  int state;
+  int64_t deadline_us; /* unless served; stored before state */
   socklen_t addrlen;
   struct sockaddr_storage addr;
 };
@@ -43,12 +45,14 @@ static int64_t now_us(void) {
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void cut_locked(http_edge *e, edge_conn *c, metric *why) {
-  if (c->cut)
-    return;
-  c->cut = 1;
+/* Cuts c if it is still in state `from` (the loop may have moved it on meanwhile). */
+static int cut_locked(http_edge *e, edge_conn *c, int from, metric *why) {
+  if (!__atomic_compare_exchange_n(&c->state, &from, EDGE_CUT, 0, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE))
+    return 0;
   shutdown(c->fd, SHUT_RDWR);
   metrics_add(why, 1);
+  return 1;
 }
 
 static void *reaper_main(void *arg) {
@@ -59,9 +63,12 @@ static void *reaper_main(void *arg) {
     time_deadline_ts(CLOCK_MONOTONIC, 200, &ts);
     pthread_cond_timedwait(&e->wake, &e->mu, &ts);
     int64_t now = now_us();
-    for (edge_conn *c = e->oldest; c != NULL; c = c->next)
-      if (c->waiting != EDGE_SERVED && !c->cut && now >= c->deadline_us)
-        cut_locked(e, c, e->cut_deadline);
+    for (edge_conn *c = e->oldest; c != NULL; c = c->next) {
+      int st = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+      if ((st == EDGE_WAITING || st == EDGE_WRITING) &&
+          now >= __atomic_load_n(&c->deadline_us, __ATOMIC_RELAXED))
+        cut_locked(e, c, st, e->cut_deadline);
+    }
   }
   pthread_mutex_unlock(&e->mu);
   return NULL;
@@ -134,7 +141,7 @@ http_edge_conn *http_edge_add(http_edge *e, int fd, const struct sockaddr *addr,
   if (c == NULL)
     return NULL;
   c->fd = fd;
-  c->waiting = EDGE_WAITING;
+  c->state = EDGE_WAITING;
   c->deadline_us = now_us() + e->head_us;
   if (addr != NULL && addrlen <= sizeof c->addr) {
     memcpy(&c->addr, addr, addrlen);
@@ -145,7 +152,8 @@ http_edge_conn *http_edge_add(http_edge *e, int fd, const struct sockaddr *addr,
     /* Off by default (a load test runs from one address), so a scan is cheap enough. */
     unsigned same = 0;
     for (edge_conn *o = e->oldest; o != NULL; o = o->next)
-      same += !o->cut && same_address(o, addr, addrlen);
+      same += __atomic_load_n(&o->state, __ATOMIC_RELAXED) != EDGE_CUT &&
+              same_address(o, addr, addrlen);
     if (same >= e->max_per_address) {
       metrics_add(e->refused_address, 1);
       pthread_mutex_unlock(&e->mu);
@@ -161,16 +169,11 @@ http_edge_conn *http_edge_add(http_edge *e, int fd, const struct sockaddr *addr,
   e->newest = c;
   e->count++;
   if (e->count > e->max) {
-    edge_conn *victim = NULL;
-    for (edge_conn *o = e->oldest; o != NULL && o != c; o = o->next)
-      if (o->waiting == EDGE_WAITING && !o->cut) {
-        victim = o;
-        break;
-      }
-    if (victim != NULL)
-      cut_locked(e, victim, e->cut_limit);
-    else
-      cut_locked(e, c, e->refused);
+    int cut = 0;
+    for (edge_conn *o = e->oldest; o != NULL && o != c && !cut; o = o->next)
+      cut = cut_locked(e, o, EDGE_WAITING, e->cut_limit);
+    if (!cut)
+      cut_locked(e, c, EDGE_WAITING, e->refused);
   }
   pthread_mutex_unlock(&e->mu);
   return c;
@@ -196,23 +199,27 @@ void http_edge_remove(http_edge *e, http_edge_conn *c) {
 void http_edge_phase(http_edge *e, http_edge_conn *c, enum http_edge_phase phase) {
   if (e == NULL || c == NULL)
     return;
-  pthread_mutex_lock(&e->mu);
+  int to = EDGE_SERVED;
   switch (phase) {
   case HTTP_EDGE_HEAD_DONE_BODY:
-    c->waiting = EDGE_WAITING;
-    c->deadline_us = now_us() + e->body_us;
+    __atomic_store_n(&c->deadline_us, now_us() + e->body_us, __ATOMIC_RELAXED);
+    to = EDGE_WAITING;
     break;
   case HTTP_EDGE_ANSWERED:
-    c->waiting = EDGE_WAITING;
-    c->deadline_us = now_us() + e->head_us;
+    __atomic_store_n(&c->deadline_us, now_us() + e->head_us, __ATOMIC_RELAXED);
+    to = EDGE_WAITING;
     break;
   case HTTP_EDGE_WRITE_BLOCKED:
-    c->waiting = EDGE_WRITING;
-    c->deadline_us = now_us() + e->head_us;
+    __atomic_store_n(&c->deadline_us, now_us() + e->head_us, __ATOMIC_RELAXED);
+    to = EDGE_WRITING;
     break;
   default:
-    c->waiting = EDGE_SERVED;
     break;
   }
-  pthread_mutex_unlock(&e->mu);
+  /* Unless cut: a cut connection stays cut (its socket is shut down already). */
+  int from = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+  while (from != EDGE_CUT &&
+         !__atomic_compare_exchange_n(&c->state, &from, to, 1, __ATOMIC_ACQ_REL,
+                                      __ATOMIC_ACQUIRE)) {
+  }
 }

@@ -95,10 +95,13 @@ void hs_request_end(http_call *call) {
   http_server *srv = call->srv;
   if (call->status_sent != 0)
     record_metrics(call);
-  if (call->counted) {
+  /* No lock per request: only a stop waits for the count to reach 0, and it is told.
+   * Sequentially consistent, with the stop's store of `stopping` and load of the count:
+   * one of the two sides always sees the other, so the wake-up cannot be lost. */
+  if (call->counted && __atomic_sub_fetch(&srv->inflight, 1, __ATOMIC_SEQ_CST) == 0 &&
+      __atomic_load_n(&srv->stopping, __ATOMIC_SEQ_CST)) {
     pthread_mutex_lock(&srv->mu);
-    if (--srv->inflight == 0)
-      pthread_cond_broadcast(&srv->idle);
+    pthread_cond_broadcast(&srv->idle);
     pthread_mutex_unlock(&srv->mu);
   }
   hs_call_free(call);
@@ -312,10 +315,10 @@ void http_server_stop(http_server *srv) {
    * closes their sockets. Bounded, so a client that never finishes sending its body
    * cannot hold shutdown forever. */
   pthread_mutex_lock(&srv->mu);
-  __atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&srv->stopping, 1, __ATOMIC_SEQ_CST);
   struct timespec deadline;
   time_deadline_ts(CLOCK_MONOTONIC, (int64_t)srv->timeout_s * 1000, &deadline);
-  while (srv->inflight > 0) {
+  while (__atomic_load_n(&srv->inflight, __ATOMIC_SEQ_CST) > 0) {
     if (pthread_cond_timedwait(&srv->idle, &srv->mu, &deadline) == ETIMEDOUT)
       break;
   }

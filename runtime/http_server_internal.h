@@ -68,8 +68,8 @@ struct http_server {
   metric **request_counters; /* [route][method label][common status], filled on first use */
   pthread_mutex_t mu;
   pthread_cond_t idle; /* signalled when inflight drops to 0 */
-  unsigned inflight;   /* requests between headers received and response sent */
-  int stopping;
+  unsigned inflight;   /* requests between headers received and response sent (atomic) */
+  int stopping;        /* atomic */
   int all_blocking;    /* io_threads == 0: every protobuf handler runs on a worker */
   /* Deferred calls (guarded by mu): how many are not finished yet, and a condition
    * signalled on every finish (thread-per-connection threads and stop wait on it). */
