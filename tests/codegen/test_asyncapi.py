@@ -35,8 +35,15 @@ def ensure_parser():
     if npm is None:
         sys.exit("FAIL npm is missing (Debian package nodejs with npm)")
     os.makedirs(MODULES, exist_ok=True)
+    # npm trusts only Node's built-in roots unless told: a registry reached through a
+    # machine's own CA (as here) fails with SELF_SIGNED_CERT_IN_CHAIN. The system's bundle
+    # is what curl, pip and git trust on Debian.
+    env = dict(os.environ)
+    bundle = "/etc/ssl/certs/ca-certificates.crt"
+    if "NODE_EXTRA_CA_CERTS" not in env and os.path.exists(bundle):
+        env["NODE_EXTRA_CA_CERTS"] = bundle
     subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", MODULES, *PACKAGES],
-                   check=True, stdout=subprocess.DEVNULL)
+                   check=True, stdout=subprocess.DEVNULL, env=env)
 
 
 def validate(path):
