@@ -13,6 +13,11 @@
 #include "timeutil.h"
 
 enum { EDGE_SERVED, EDGE_WAITING, EDGE_WRITING, EDGE_CUT };
+/* A state word is a phase (low two bits) and a count of phase changes above it: a cut
+ * compares the whole word, so a connection that moved on and came back to the same
+ * phase (with a fresh deadline) between the reaper's look and its cut is not cut. */
+#define PHASE(st) ((st) & 3u)
+#define NEXT_STATE(st, phase) ((((st) >> 2) + 1u) << 2 | (phase))
 
 typedef struct http_edge_conn edge_conn;
 struct http_edge_conn {
@@ -22,7 +27,7 @@ struct http_edge_conn {
    * per request) and read by the reaper and the limit under it. EDGE_WAITING: for request
    * bytes (head, body, or the next request); EDGE_WRITING: for the client to read;
    * EDGE_SERVED: no deadline; EDGE_CUT: shut down, whatever the loop says after. */
-  int state;
+  unsigned state;
   int64_t deadline_us; /* unless served; stored before state */
   socklen_t addrlen;
   struct sockaddr_storage addr;
@@ -45,10 +50,11 @@ static int64_t now_us(void) {
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Cuts c if it is still in state `from` (the loop may have moved it on meanwhile). */
-static int cut_locked(http_edge *e, edge_conn *c, int from, metric *why) {
-  if (!__atomic_compare_exchange_n(&c->state, &from, EDGE_CUT, 0, __ATOMIC_ACQ_REL,
-                                   __ATOMIC_ACQUIRE))
+/* Cuts c if it is still in the state word `from` (the loop may have moved it on). */
+static int cut_locked(http_edge *e, edge_conn *c, unsigned from, metric *why) {
+  if (PHASE(from) == EDGE_CUT ||
+      !__atomic_compare_exchange_n(&c->state, &from, NEXT_STATE(from, EDGE_CUT), 0,
+                                   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
     return 0;
   shutdown(c->fd, SHUT_RDWR);
   metrics_add(why, 1);
@@ -64,8 +70,8 @@ static void *reaper_main(void *arg) {
     pthread_cond_timedwait(&e->wake, &e->mu, &ts);
     int64_t now = now_us();
     for (edge_conn *c = e->oldest; c != NULL; c = c->next) {
-      int st = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
-      if ((st == EDGE_WAITING || st == EDGE_WRITING) &&
+      unsigned st = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+      if ((PHASE(st) == EDGE_WAITING || PHASE(st) == EDGE_WRITING) &&
           now >= __atomic_load_n(&c->deadline_us, __ATOMIC_RELAXED))
         cut_locked(e, c, st, e->cut_deadline);
     }
@@ -152,7 +158,7 @@ http_edge_conn *http_edge_add(http_edge *e, int fd, const struct sockaddr *addr,
     /* Off by default (a load test runs from one address), so a scan is cheap enough. */
     unsigned same = 0;
     for (edge_conn *o = e->oldest; o != NULL; o = o->next)
-      same += __atomic_load_n(&o->state, __ATOMIC_RELAXED) != EDGE_CUT &&
+      same += PHASE(__atomic_load_n(&o->state, __ATOMIC_RELAXED)) != EDGE_CUT &&
               same_address(o, addr, addrlen);
     if (same >= e->max_per_address) {
       metrics_add(e->refused_address, 1);
@@ -170,10 +176,12 @@ http_edge_conn *http_edge_add(http_edge *e, int fd, const struct sockaddr *addr,
   e->count++;
   if (e->count > e->max) {
     int cut = 0;
-    for (edge_conn *o = e->oldest; o != NULL && o != c && !cut; o = o->next)
-      cut = cut_locked(e, o, EDGE_WAITING, e->cut_limit);
+    for (edge_conn *o = e->oldest; o != NULL && o != c && !cut; o = o->next) {
+      unsigned st = __atomic_load_n(&o->state, __ATOMIC_ACQUIRE);
+      cut = PHASE(st) == EDGE_WAITING && cut_locked(e, o, st, e->cut_limit);
+    }
     if (!cut)
-      cut_locked(e, c, EDGE_WAITING, e->refused);
+      cut_locked(e, c, __atomic_load_n(&c->state, __ATOMIC_ACQUIRE), e->refused);
   }
   pthread_mutex_unlock(&e->mu);
   return c;
@@ -199,7 +207,7 @@ void http_edge_remove(http_edge *e, http_edge_conn *c) {
 void http_edge_phase(http_edge *e, http_edge_conn *c, enum http_edge_phase phase) {
   if (e == NULL || c == NULL)
     return;
-  int to = EDGE_SERVED;
+  unsigned to = EDGE_SERVED;
   switch (phase) {
   case HTTP_EDGE_HEAD_DONE_BODY:
     __atomic_store_n(&c->deadline_us, now_us() + e->body_us, __ATOMIC_RELAXED);
@@ -217,9 +225,9 @@ void http_edge_phase(http_edge *e, http_edge_conn *c, enum http_edge_phase phase
     break;
   }
   /* Unless cut: a cut connection stays cut (its socket is shut down already). */
-  int from = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
-  while (from != EDGE_CUT &&
-         !__atomic_compare_exchange_n(&c->state, &from, to, 1, __ATOMIC_ACQ_REL,
-                                      __ATOMIC_ACQUIRE)) {
+  unsigned from = __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
+  while (PHASE(from) != EDGE_CUT &&
+         !__atomic_compare_exchange_n(&c->state, &from, NEXT_STATE(from, to), 1,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
   }
 }
