@@ -44,7 +44,9 @@ http_conn *hs_conn_open(http_loop *loop, int fd, const void *addr, unsigned addr
     free(c);
     return NULL;
   }
-  struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+  /* No EPOLLOUT until a write finds the socket full: edge-triggered, it would fire on
+   * every ACK that frees send space, a wake-up and a wasted recv per answer. */
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c};
   if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
     log_warn("http: epoll_ctl: %s", strerror(errno));
     http_edge_remove(srv->edge, c->edge);
@@ -275,6 +277,18 @@ static void queue_continue(http_conn *c) {
   c->state = CONN_WRITING;
 }
 
+/* Asks for EPOLLOUT (a write blocked) or stops asking (the answer is out). */
+static int want_out(http_conn *c, int on) {
+  if (c->want_out == on)
+    return 0;
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (on ? EPOLLOUT : 0u),
+                           .data.ptr = c};
+  if (epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0)
+    return -1;
+  c->want_out = on;
+  return 0;
+}
+
 /* 1: all written; 0: the socket is full (EPOLLOUT comes back); -1: the socket failed. */
 static int flush_out(http_conn *c) {
   size_t total = c->out_head_len + c->out_body_len;
@@ -299,13 +313,14 @@ static int flush_out(http_conn *c) {
         continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         http_edge_phase(c->loop->srv->edge, c->edge, HTTP_EDGE_WRITE_BLOCKED);
-        return 0;
+        /* Registered with the socket already full: epoll reports it once space frees. */
+        return want_out(c, 1) == 0 ? 0 : -1;
       }
       return -1;
     }
     c->out_done += (size_t)w;
   }
-  return 1;
+  return want_out(c, 0) == 0 ? 1 : -1;
 }
 
 /* ---- reading a request -------------------------------------------------------------- */

@@ -199,6 +199,7 @@ struct http_conn {
   int keep_alive;          /* the request allows another one after it */
   int close_after;         /* close once the queued answer is written */
   int interim;             /* out holds a 100 Continue, not the answer */
+  int want_out;            /* EPOLLOUT is asked for: a write found the socket full */
   /* The answer being written: out_head, then out_body (owned: freed after). */
   char *out_head;
   size_t out_head_len;

@@ -1,7 +1,9 @@
 /* test_http_engine: our HTTP/1.1 engine on the wire (runtime/http_conn.c, http_loop.c):
  * keep-alive and pipelined requests, chunked bodies, 100-continue, HEAD, HTTP/1.0,
  * malformed requests answered in the JSON shape and closed, a refused body still
- * answered (lingering close), headers that would split the response dropped. A raw
+ * answered (lingering close), headers that would split the response dropped, an answer
+ * larger than the socket's buffers written whole to a slow reader, and cut from a client
+ * that stops reading (the write deadline). A raw
  * socket client, so every byte sent is the test's choice. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,17 +50,32 @@ static void raw_hello(http_call *call, http_raw_response *out) {
   out->len = 6;
 }
 
+#define BIG_BYTES (4u << 20) /* far more than loopback's socket buffers hold */
+
+static void raw_big(http_call *call, http_raw_response *out) {
+  (void)call;
+  char *b = malloc(BIG_BYTES);
+  for (size_t i = 0; b != NULL && i < BIG_BYTES; i++)
+    b[i] = (char)('a' + i % 26);
+  out->status = 200;
+  out->content_type = "text/plain";
+  out->body = b;
+  out->len = b != NULL ? BIG_BYTES : 0;
+}
+
 static const http_route routes[] = {
     {"POST", "/transactions", &wallet__v1__create_transaction_request__descriptor,
      &wallet__v1__transaction__descriptor, create_transaction, 201, NULL, 0},
     {"GET", "/hello", NULL, NULL, NULL, 0, raw_hello, 0},
+    {"GET", "/big", NULL, NULL, NULL, 0, raw_big, 0},
 };
 
 static int setup(void **state) {
   http_server_config cfg = {.bind_address = "127.0.0.1", .max_body_bytes = MAX_BODY,
                             .connection_timeout_s = 5, .io_threads = 2};
   char err[256] = "";
-  http_server *srv = http_server_start(&cfg, routes, 2, err, sizeof err);
+  http_server *srv = http_server_start(&cfg, routes, sizeof routes / sizeof routes[0], err,
+                                        sizeof err);
   if (srv == NULL)
     fail_msg("http_server_start: %s", err);
   *state = srv;
@@ -316,6 +333,77 @@ static void test_line_breaks_in_response_headers_dropped(void **state) {
   close(fd);
 }
 
+/* Reads the answer to GET /big; *closed_early: the server closed before its end. */
+static size_t read_big(int fd, int pause_ms, int *bad_byte, int *closed_early) {
+  static char buf[1 << 16];
+  size_t body = 0, got = 0, head_end = 0;
+  char head[512];
+  *bad_byte = 0;
+  *closed_early = 0;
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      *closed_early = 1;
+      return body;
+    }
+    for (ssize_t i = 0; i < n; i++, got++) {
+      if (head_end == 0) {
+        if (got < sizeof head)
+          head[got] = buf[i];
+        if (got >= 3 && memcmp(head + got - 3, "\r\n\r", 3) == 0 && buf[i] == '\n')
+          head_end = got + 1;
+        continue;
+      }
+      if (buf[i] != (char)('a' + body % 26))
+        *bad_byte = 1;
+      body++;
+    }
+    if (body >= BIG_BYTES)
+      return body;
+    if (pause_ms > 0)
+      poll(NULL, 0, pause_ms);
+  }
+}
+
+static void test_large_answer_to_a_slow_reader(void **state) {
+  int fd = dial(state);
+  int small = 16384; /* the server's writes fill the socket and wait for room again */
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  const char req[] = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+  send_str(fd, req, sizeof req - 1);
+  int bad, closed_early;
+  size_t body = read_big(fd, 1, &bad, &closed_early);
+  assert_int_equal(body, BIG_BYTES);
+  assert_false(bad);
+  assert_false(closed_early);
+  /* and the connection goes on: the next answer on it is whole too */
+  const char hello[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+  send_str(fd, hello, sizeof hello - 1);
+  int closed;
+  char *got = read_until(fd, 1, &closed);
+  assert_non_null(strstr(got, "\r\n\r\nhello\n"));
+  free(got);
+  close(fd);
+}
+
+static void test_client_that_stops_reading_is_cut(void **state) {
+  int fd = dial(state);
+  int small = 16384;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  const char req[] = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+  send_str(fd, req, sizeof req - 1);
+  /* Reads nothing for longer than the deadline (5 s here, cut within the reaper's tick). */
+  poll(NULL, 0, 6500);
+  int bad, closed_early;
+  size_t body = read_big(fd, 0, &bad, &closed_early);
+  assert_true(closed_early);
+  assert_true(body < BIG_BYTES);
+  assert_false(bad);
+  close(fd);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pipelined_requests_answered_in_order),
@@ -327,6 +415,8 @@ int main(void) {
       cmocka_unit_test(test_malformed_heads_get_json_and_close),
       cmocka_unit_test(test_refused_body_answer_survives_close),
       cmocka_unit_test(test_line_breaks_in_response_headers_dropped),
+      cmocka_unit_test(test_large_answer_to_a_slow_reader),
+      cmocka_unit_test(test_client_that_stops_reading_is_cut),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
