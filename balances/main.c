@@ -46,6 +46,7 @@ static const char usage_text[] =
     "  HTTP_ADDR            listen address (127.0.0.1; 0.0.0.0 in containers)\n"
     "  HTTP_PORT            listen port (3003)\n"
     "  HTTP_MAX_CONNECTIONS_PER_IP  open connections per client address (0: no limit)\n"
+    "  HTTP_IO_THREADS      HTTP event loops, 1..8 (0: one per core)\n"
     "  DB_HOST              MariaDB host (127.0.0.1)\n"
     "  DB_PORT              MariaDB port (3307)\n"
     "  DB_USER              (balances)\n"
@@ -69,7 +70,7 @@ static const char usage_text[] =
 
 typedef struct settings {
   const char *http_addr;
-  int64_t http_port, max_conn_per_ip;
+  int64_t http_port, max_conn_per_ip, io_threads;
   db_config db;
   int64_t db_port, pool_size;
   const char *brokers, *group, *migrations_dir;
@@ -105,6 +106,7 @@ static int load_settings(settings *s, char *err, size_t errlen) {
   if (config_int("HTTP_PORT", 3003, 0, 65535, &s->http_port, err, errlen) != 0 ||
       config_int("HTTP_MAX_CONNECTIONS_PER_IP", 0, 0, 65535, &s->max_conn_per_ip, err,
                  errlen) != 0 ||
+      config_int("HTTP_IO_THREADS", 0, 0, 8, &s->io_threads, err, errlen) != 0 ||
       config_int("DB_PORT", 3307, 1, 65535, &s->db_port, err, errlen) != 0 ||
       config_int("DB_POOL_SIZE", 32, 1, 1024, &s->pool_size, err, errlen) != 0 ||
       config_int("TOPIC_PARTITIONS", 3, 1, 1000, &s->partitions, err, errlen) != 0 ||
@@ -196,7 +198,7 @@ static int run_service(const settings *s) {
       .max_connections_per_ip = (unsigned)s->max_conn_per_ip,
       .app = &app,
       /* An event loop per core: handlers do not block (lookups go to the reader). */
-      .io_threads = service_io_threads(),
+      .io_threads = service_io_threads(s->io_threads),
   };
   /* HTTP first: /healthz and /readyz must answer (not ready) while Kafka is still away. */
   srv = http_server_start(&hc, balances_routes, balances_routes_count, err, sizeof err);

@@ -3,6 +3,7 @@
 #ifndef WALLET_SERVICE_H
 #define WALLET_SERVICE_H
 
+#include <stdint.h>
 #include <stdbool.h>
 
 #include "db.h"
@@ -23,7 +24,8 @@ void service_request_stop(void);
  * stop is requested. 0, or -1 (logged). */
 int service_migrate_with_retry(const db_config *db, const char *migrations_dir);
 
-/* How many HTTP event-loop threads to run: one per online core, 1..8. */
-unsigned service_io_threads(void);
+/* How many HTTP event-loop threads to run: `configured` (HTTP_IO_THREADS) when > 0, else
+ * one per online core; 1..8 either way. */
+unsigned service_io_threads(int64_t configured);
 
 #endif

@@ -24,6 +24,7 @@ static const char usage[] =
     "  HTTP_ADDR          listen address              (127.0.0.1; 0.0.0.0 in containers)\n"
     "  HTTP_PORT          listen port                 (8080)\n"
     "  HTTP_MAX_CONNECTIONS_PER_IP  open connections per client address (0: no limit)\n"
+    "  HTTP_IO_THREADS    HTTP event loops, 1..8      (0: one per core)\n"
     "  DB_HOST            MariaDB host                (127.0.0.1)\n"
     "  DB_PORT            MariaDB port                (3306)\n"
     "  DB_USER            MariaDB user                (wallet)\n"
@@ -44,7 +45,7 @@ static const char usage[] =
 
 typedef struct settings {
   const char *http_addr;
-  int64_t http_port, max_conn_per_ip;
+  int64_t http_port, max_conn_per_ip, io_threads;
   db_config db;
   int64_t db_port, pool_size;
   const char *brokers;
@@ -59,7 +60,8 @@ static int settings_load(settings *s, char *err, size_t errlen) {
   s->http_addr = config_str("HTTP_ADDR", "127.0.0.1");
   if (config_int("HTTP_PORT", 8080, 0, 65535, &s->http_port, err, errlen) != 0) return -1;
   if (config_int("HTTP_MAX_CONNECTIONS_PER_IP", 0, 0, 65535, &s->max_conn_per_ip, err,
-                 errlen) != 0)
+                 errlen) != 0 ||
+      config_int("HTTP_IO_THREADS", 0, 0, 8, &s->io_threads, err, errlen) != 0)
     return -1;
   s->db.host = config_str("DB_HOST", "127.0.0.1");
   if (config_int("DB_PORT", 3306, 1, 65535, &s->db_port, err, errlen) != 0) return -1;
@@ -194,7 +196,7 @@ int main(int argc, char **argv) {
       .app = &app,
       /* An event loop per core; the database handlers run on workers, one per pooled
        * connection the batcher does not use. */
-      .io_threads = service_io_threads(),
+      .io_threads = service_io_threads(s.io_threads),
       .workers = (unsigned)(s.pool_size - s.batch_threads),
       .on_rejected = handlers_on_rejected,
   };

@@ -13,6 +13,7 @@ only, on the session's private stack (conftest.py):
     exported from the start, aborted connections do not each write a log line.
 Tests that fail on the current code are marked xfail(strict=True) with the finding number
 until the fix lands (strict: an unexpected pass fails, so the marks must be removed then)."""
+import concurrent.futures
 import json
 import os
 import re
@@ -462,6 +463,28 @@ def test_per_address_limit_bad_value_refuses_to_start(stack, service):
     p = subprocess.run([stack.bin(service)], env=env, capture_output=True, timeout=60)
     assert p.returncode != 0
     assert b"HTTP_MAX_CONNECTIONS_PER_IP" in p.stdout + p.stderr, (p.stdout + p.stderr)[-500:]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("value", ["lots", "9", "-1"])
+def test_io_threads_bad_value_refuses_to_start(stack, service, value):
+    env = stack.service_env(service, stack.ports[service + "-2"])
+    env["HTTP_IO_THREADS"] = value
+    p = subprocess.run([stack.bin(service)], env=env, capture_output=True, timeout=60)
+    assert p.returncode != 0
+    assert b"HTTP_IO_THREADS" in p.stdout + p.stderr, (p.stdout + p.stderr)[-500:]
+
+
+def test_one_io_thread_serves(stack):
+    """HTTP_IO_THREADS=1: one event loop still serves concurrent clients."""
+    name = stack.start_extra("wallet-core", env={"HTTP_IO_THREADS": "1"})
+    try:
+        url = stack.url(name) + "/healthz"
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(lambda _: requests.get(url, timeout=5).status_code, range(64)))
+        assert codes == [200] * 64, codes
+    finally:
+        stack.stop_extra(name)
 
 
 # ---- 6: HEAD, Allow, absolute form
