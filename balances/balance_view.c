@@ -1,5 +1,6 @@
 /* balance_view: sharded open-addressing hash tables keyed by the account's 16 UUID bytes. */
 #include "balance_view.h"
+#include "hex.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,13 +28,6 @@ struct balance_view {
   atomic_size_t size;
 };
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* The 16 bytes of a UUID in the 8-4-4-4-12 form (either case); false otherwise. */
 static bool key_of(const char *s, uint8_t key[16]) {
   size_t k = 0, i = 0;
@@ -42,7 +36,7 @@ static bool key_of(const char *s, uint8_t key[16]) {
       if (s[i] != '-') return false;
       continue;
     }
-    int h = hexval(s[i]);
+    int h = hex_digit((unsigned char)s[i]);
     if (h < 0) return false;
     if (k % 2 == 0) key[k / 2] = (uint8_t)(h << 4);
     else key[k / 2] |= (uint8_t)h;

@@ -1,5 +1,6 @@
 /* http_chunked: decodes the chunked transfer coding a piece at a time, in place. */
 #include "http_chunked.h"
+#include "hex.h"
 
 #include <string.h>
 
@@ -25,16 +26,6 @@ enum {
 /* The messages are static strings; they name the limits. */
 _Static_assert(HTTP_CHUNK_LINE_MAX == 1024, "the line-limit message says 1024");
 _Static_assert(HTTP_CHUNK_TRAILERS_MAX == 8192, "the trailer-limit message says 8192");
-
-static int hex_value(unsigned char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 /* The size line ended: the last chunk (size 0) is followed by the trailers. */
 static void size_line_end(http_chunked *c) {
@@ -93,8 +84,8 @@ enum http_chunked_result http_chunked_feed(http_chunked *c, const char *in, size
           goto fail;
         }
         c->state = b == ';' ? CH_EXT : CH_SIZE_WS;
-      } else if (c->state == CH_SIZE && hex_value(b) >= 0) {
-        uint64_t v = (uint64_t)hex_value(b);
+      } else if (c->state == CH_SIZE && hex_digit(b) >= 0) {
+        uint64_t v = (uint64_t)hex_digit(b);
         if (c->remaining > (CHUNK_SIZE_MAX - v) / 16) {
           e = "chunk size too large";
           goto fail;

@@ -27,6 +27,13 @@ static char listen_tag, wake_tag;
 
 #define ACCEPTS_PER_WAKE 8 /* then let another loop take the next ones */
 
+/* Wakes loop's thread through its eventfd (a full counter still wakes it: EAGAIN is fine). */
+static void wake(http_loop *loop) {
+  uint64_t one = 1;
+  if (write(loop->wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
+    log_warn("http: eventfd write: %s", strerror(errno));
+}
+
 static void accept_some(http_loop *loop) {
   http_server *srv = loop->srv;
   for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
@@ -71,9 +78,7 @@ static void accept_some(http_loop *loop) {
     h->next = to->handoffs;
     to->handoffs = h;
     pthread_mutex_unlock(&to->mu);
-    uint64_t wake = 1;
-    if (write(to->wakefd, &wake, sizeof wake) < 0 && errno != EAGAIN)
-      log_warn("http: eventfd write: %s", strerror(errno));
+    wake(to);
   }
 }
 
@@ -159,9 +164,7 @@ void hs_loop_wake(http_conn *c) {
   c->ready_next = loop->ready;
   loop->ready = c;
   pthread_mutex_unlock(&loop->mu);
-  uint64_t one = 1;
-  if (write(loop->wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
-    log_warn("http: eventfd write: %s", strerror(errno));
+  wake(loop);
 }
 
 static void loop_free(http_loop *loop) {
@@ -214,9 +217,7 @@ void hs_loops_stop(http_server *srv) {
     pthread_mutex_lock(&loop->mu);
     loop->stop = 1;
     pthread_mutex_unlock(&loop->mu);
-    uint64_t one = 1;
-    if (write(loop->wakefd, &one, sizeof one) < 0)
-      log_warn("http: eventfd write: %s", strerror(errno));
+    wake(loop);
   }
   for (unsigned i = 0; i < srv->nloops; i++) {
     http_loop *loop = &srv->loops[i];

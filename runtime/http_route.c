@@ -1,19 +1,10 @@
 /* http_route: path-pattern matching and percent-decoding for the HTTP gateway. */
 #include "http_route.h"
+#include "hex.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 ssize_t http_route_pct_decode(const char *in, size_t len, int plus_is_space, char *out) {
   size_t o = 0;
@@ -22,7 +13,7 @@ ssize_t http_route_pct_decode(const char *in, size_t len, int plus_is_space, cha
     if (c == '%') {
       if (len - i < 3)
         return -1;
-      int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+      int hi = hex_digit((unsigned char)in[i + 1]), lo = hex_digit((unsigned char)in[i + 2]);
       if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
         return -1;
       out[o++] = (char)(hi << 4 | lo);
@@ -43,7 +34,8 @@ int http_route_pct_valid(const char *s, size_t len) {
   for (size_t i = 0; i < len; i++) {
     if (s[i] != '%')
       continue;
-    if (len - i < 3 || hex_value(s[i + 1]) < 0 || hex_value(s[i + 2]) < 0)
+    if (len - i < 3 || hex_digit((unsigned char)s[i + 1]) < 0 ||
+        hex_digit((unsigned char)s[i + 2]) < 0)
       return 0;
     i += 2;
   }
