@@ -106,7 +106,8 @@ static int load_settings(settings *s, char *err, size_t errlen) {
   if (config_int("HTTP_PORT", 3003, 0, 65535, &s->http_port, err, errlen) != 0 ||
       config_int("HTTP_MAX_CONNECTIONS_PER_IP", 0, 0, 65535, &s->max_conn_per_ip, err,
                  errlen) != 0 ||
-      config_int("HTTP_IO_THREADS", 0, 0, 8, &s->io_threads, err, errlen) != 0 ||
+      config_int("HTTP_IO_THREADS", 0, 0, SERVICE_IO_THREADS_MAX, &s->io_threads, err,
+                 errlen) != 0 ||
       config_int("DB_PORT", 3307, 1, 65535, &s->db_port, err, errlen) != 0 ||
       config_int("DB_POOL_SIZE", 32, 1, 1024, &s->pool_size, err, errlen) != 0 ||
       config_int("TOPIC_PARTITIONS", 3, 1, 1000, &s->partitions, err, errlen) != 0 ||
@@ -197,7 +198,8 @@ static int run_service(const settings *s) {
       .port = (uint16_t)s->http_port,
       .max_connections_per_ip = (unsigned)s->max_conn_per_ip,
       .app = &app,
-      /* An event loop per core: handlers do not block (lookups go to the reader). */
+      /* An event loop per core (or HTTP_IO_THREADS): handlers do not block (lookups go to
+       * the reader). */
       .io_threads = service_io_threads(s->io_threads),
   };
   /* HTTP first: /healthz and /readyz must answer (not ready) while Kafka is still away. */

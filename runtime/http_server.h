@@ -16,9 +16,9 @@
  *   `workers` says): handlers may block on MariaDB without starving other clients.
  * Idle and slow clients are cut after connection_timeout_s (see http_edge.h).
  *
- * Deferred answers: a handler that waits for something another thread
- * produces (a group commit, a version of the read model) calls http_call_defer() and
- * returns at once; the connection is parked (no thread held in the event-loop model);
+ * Deferred answers: a handler that waits for something another thread produces (a group
+ * commit, a version of the read model) calls http_call_defer() and returns at once; the
+ * connection is parked (it holds no thread);
  * later exactly one http_call_finish() from any thread sends the outcome. This lets one
  * thread answer many requests with one database round trip.
  *

@@ -51,7 +51,7 @@ int service_migrate_with_retry(const db_config *db, const char *migrations_dir) 
 
 unsigned service_io_threads(int64_t configured) {
   if (configured > 0)
-    return configured > 8 ? 8u : (unsigned)configured;
+    return (unsigned)configured;
   long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n < 1 ? 1u : n > 8 ? 8u : (unsigned)n;
+  return n < 1 ? 1u : n > SERVICE_IO_THREADS_MAX ? SERVICE_IO_THREADS_MAX : (unsigned)n;
 }

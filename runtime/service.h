@@ -24,8 +24,11 @@ void service_request_stop(void);
  * stop is requested. 0, or -1 (logged). */
 int service_migrate_with_retry(const db_config *db, const char *migrations_dir);
 
-/* How many HTTP event-loop threads to run: `configured` (HTTP_IO_THREADS) when > 0, else
- * one per online core; 1..8 either way. */
+/* HTTP_IO_THREADS's upper bound, and that of one loop per core. */
+#define SERVICE_IO_THREADS_MAX 8
+
+/* How many HTTP event-loop threads to run: `configured` (HTTP_IO_THREADS, already within
+ * 0..SERVICE_IO_THREADS_MAX) when > 0, else one per online core, at most the maximum. */
 unsigned service_io_threads(int64_t configured);
 
 #endif

@@ -61,7 +61,8 @@ static int settings_load(settings *s, char *err, size_t errlen) {
   if (config_int("HTTP_PORT", 8080, 0, 65535, &s->http_port, err, errlen) != 0) return -1;
   if (config_int("HTTP_MAX_CONNECTIONS_PER_IP", 0, 0, 65535, &s->max_conn_per_ip, err,
                  errlen) != 0 ||
-      config_int("HTTP_IO_THREADS", 0, 0, 8, &s->io_threads, err, errlen) != 0)
+      config_int("HTTP_IO_THREADS", 0, 0, SERVICE_IO_THREADS_MAX, &s->io_threads, err,
+                 errlen) != 0)
     return -1;
   s->db.host = config_str("DB_HOST", "127.0.0.1");
   if (config_int("DB_PORT", 3306, 1, 65535, &s->db_port, err, errlen) != 0) return -1;
@@ -194,8 +195,8 @@ int main(int argc, char **argv) {
       .port = (uint16_t)s.http_port,
       .max_connections_per_ip = (unsigned)s.max_conn_per_ip,
       .app = &app,
-      /* An event loop per core; the database handlers run on workers, one per pooled
-       * connection the batcher does not use. */
+      /* An event loop per core (or HTTP_IO_THREADS); the database handlers run on
+       * workers, one per pooled connection the batcher does not use. */
       .io_threads = service_io_threads(s.io_threads),
       .workers = (unsigned)(s.pool_size - s.batch_threads),
       .on_rejected = handlers_on_rejected,
