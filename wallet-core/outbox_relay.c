@@ -61,7 +61,13 @@ struct outbox_relay {
   size_t nslots, slots_cap;
   row_ref *rows;     /* rows of the pass, batch entries */
   size_t nrows;
-  int64_t *mark_ids; /* scratch of relay_mark, batch entries */
+  /* Delivered rows not yet marked published, in id order (batch entries). A busy relay
+   * marks them after the next pass has handed its records to Kafka, so that UPDATE and
+   * its commit overlap the broker's round trip instead of delaying the next events; that
+   * pass's SELECT still returns them, and skips them. */
+  int64_t *mark_ids;
+  size_t nmark;
+  int64_t mark_events; /* records of those rows */
   int64_t bad_row_id; /* the undecodable row last logged */
 
   pthread_t thread;
@@ -101,16 +107,29 @@ static void relay_wait(outbox_relay *r, int ms) {
   pthread_mutex_unlock(&r->mu);
 }
 
+static int relay_flush_marks(outbox_relay *r);
+
+/* Whether a commit has notified since the last wait (a pass is due at once). */
+static bool relay_notified(outbox_relay *r) {
+  pthread_mutex_lock(&r->mu);
+  bool n = r->notified;
+  pthread_mutex_unlock(&r->mu);
+  return n;
+}
+
 /* Gives the connection back and leadership with it: the lock is released first (a
  * pooled connection that is still alive would otherwise keep holding it), and a broken
  * connection, which the pool closes, has lost it anyway. */
 static void relay_drop_conn(outbox_relay *r) {
   if (r->conn != NULL && atomic_load(&r->leader)) {
+    relay_flush_marks(r); /* delivered is delivered, leader or not; on failure, resent */
     db_rows *rows = NULL;
     db_error e;
     const db_param p[] = {DB_P_STR(r->lock_name)};
     if (db_query(r->conn, "SELECT RELEASE_LOCK(?)", p, 1, &rows, &e) == 0) db_rows_free(rows);
   }
+  r->nmark = 0;
+  r->mark_events = 0;
   if (r->conn != NULL) db_pool_release(r->pool, r->conn);
   r->conn = NULL;
   if (atomic_exchange(&r->leader, false)) log_warn("outbox relay: gave up leadership");
@@ -156,12 +175,8 @@ static void relay_metrics(outbox_relay *r) {
   db_rows_free(rows);
 }
 
-/* Sets published_at on every delivered, not yet marked slot: one UPDATE per pass, its IN
- * list padded to a fixed set of sizes (sqlbatch_in_slots) so few statements get cached.
- * 0, or -1 on a DB error. */
-static int relay_mark(outbox_relay *r) {
-  size_t k = 0;
-  int64_t events = 0;
+/* Moves every row of the pass whose records are all delivered into the rows to mark. */
+static void relay_collect(outbox_relay *r) {
   for (size_t i = 0; i < r->nrows; i++) {
     row_ref *row = &r->rows[i];
     if (row->marked || !row->complete) continue;
@@ -169,10 +184,32 @@ static int relay_mark(outbox_relay *r) {
     while (done < row->n && atomic_load(&r->slots[row->first + done].state) == SLOT_DELIVERED)
       done++;
     if (done < row->n) continue;
-    r->mark_ids[k++] = row->id;
+    r->mark_ids[r->nmark++] = row->id;
+    r->mark_events += (int64_t)row->n;
     row->marked = 1;
-    events += (int64_t)row->n;
   }
+}
+
+/* Whether row id is delivered and waiting to be marked (mark_ids is in id order). */
+static bool relay_awaits_mark(const outbox_relay *r, int64_t id) {
+  size_t lo = 0, hi = r->nmark;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (r->mark_ids[mid] == id) return true;
+    if (r->mark_ids[mid] < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
+}
+
+/* Sets published_at on the rows to mark: one UPDATE, its IN list padded to a fixed set of
+ * sizes (sqlbatch_in_slots) so few statements get cached. 0, or -1 on a DB error (the
+ * rows are forgotten then: the next leader sends them again, a duplicate, never a loss). */
+static int relay_flush_marks(outbox_relay *r) {
+  size_t k = r->nmark;
+  int64_t events = r->mark_events;
+  r->nmark = 0;
+  r->mark_events = 0;
   if (k == 0) return 0;
   size_t slots = sqlbatch_in_slots(k);
   char *sql = sqlbatch_in_sql("UPDATE outbox SET published_at = UTC_TIMESTAMP(6) WHERE id IN (",
@@ -198,14 +235,21 @@ out:
   return rc;
 }
 
+/* Marks every delivered row now. 0, or -1 on a DB error. */
+static int relay_mark(outbox_relay *r) {
+  relay_collect(r);
+  return relay_flush_marks(r);
+}
+
 static size_t relay_unreported(outbox_relay *r) {
   size_t n = 0;
   for (size_t i = 0; i < r->nslots; i++) n += atomic_load(&r->slots[i].state) == SLOT_SENT;
   return n;
 }
 
-/* Serves delivery reports until every slot has one (or stop), recording deliveries as
- * they come. -1 on a DB error. */
+/* Serves delivery reports until every slot has one (or stop), marking deliveries every
+ * MARK_EVERY_MS while that takes long; what is delivered at the end waits in mark_ids for
+ * the next flush. -1 on a DB error. */
 static int relay_await(outbox_relay *r) {
   int64_t last_mark = time_mono_ms();
   while (relay_unreported(r) > 0) {
@@ -218,7 +262,8 @@ static int relay_await(outbox_relay *r) {
       relay_metrics(r);
     }
   }
-  return relay_mark(r);
+  relay_collect(r);
+  return 0;
 }
 
 /* One Kafka record as the relay produces it: from a plain row, or from a batch record. */
@@ -268,8 +313,10 @@ static int send_record(outbox_relay *r, slot *s, int64_t row_id, const record_vi
   return -1;
 }
 
-/* One pass: the oldest pending rows, produced in id order, awaited, marked. Returns the
- * number of rows fetched, or -1 on a DB error. */
+/* One pass: the oldest pending rows, produced in id order; then the previous pass's
+ * delivered rows are marked, and this pass's reports awaited (its rows are marked by the
+ * next pass, or before the relay goes idle). Returns the number of rows taken, 0 after a
+ * short pass, or -1 on a DB error. */
 static int relay_pass(outbox_relay *r) {
   /* The slots are reused below. A pass that ended early (a DB error while marking) may
    * have left reports due; one landing on a reused slot would mark the wrong row
@@ -282,7 +329,8 @@ static int relay_pass(outbox_relay *r) {
   relay_metrics(r);
   db_rows *rows = NULL;
   db_error e;
-  const db_param p[] = {DB_P_I64(r->batch)};
+  /* The rows waiting to be marked come back too: asked for on top of a full batch. */
+  const db_param p[] = {DB_P_I64(r->batch + (int64_t)r->nmark)};
   if (db_query(r->conn,
                "SELECT id, event_id, topic, msg_key, event_type, payload, occurred_at "
                "FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
@@ -296,8 +344,10 @@ static int relay_pass(outbox_relay *r) {
   /* Batch rows unpacked first: the slots array is sized before the first record goes
    * out (librdkafka keeps pointers into it), and a pass stops at MAX_INFLIGHT records. */
   Wallet__V1__OutboxBatch **batch = calloc(n ? n : 1, sizeof *batch);
-  size_t take = 0, records = 0;
-  for (; batch != NULL && take < n; take++) {
+  size_t take = 0, taken = 0, records = 0;
+  int cut = 0; /* the take ended before the rows or the batch did */
+  for (; batch != NULL && take < n && taken < (size_t)r->batch; take++) {
+    if (relay_awaits_mark(r, db_rows_i64(rows, take, 0))) continue; /* delivered */
     size_t len = 0;
     const char *type = db_rows_str(rows, take, 4, NULL);
     const char *payload = db_rows_str(rows, take, 5, &len);
@@ -313,12 +363,17 @@ static int relay_pass(outbox_relay *r) {
                     (long long)bad, type);
           r->bad_row_id = bad;
         }
+        cut = 1;
         break;
       }
       k = batch[take]->n_records;
     }
-    if (records > 0 && records + k > MAX_INFLIGHT) break;
+    if (records > 0 && records + k > MAX_INFLIGHT) {
+      cut = 1;
+      break;
+    }
     records += k;
+    taken++;
   }
   int oom = batch == NULL;
   if (records > r->slots_cap) {
@@ -334,6 +389,7 @@ static int relay_pass(outbox_relay *r) {
   if (oom) log_warn("outbox relay: out of memory for a pass of %zu rows; retrying", n);
   int stopped = 0;
   for (size_t i = 0; i < take && !stopped; i++) {
+    if (relay_awaits_mark(r, db_rows_i64(rows, i, 0))) continue;
     row_ref *row = &r->rows[r->nrows];
     row->id = db_rows_i64(rows, i, 0);
     row->first = r->nslots;
@@ -361,10 +417,10 @@ static int relay_pass(outbox_relay *r) {
     if (batch[i] != NULL) wallet__v1__outbox_batch__free_unpacked(batch[i], NULL);
   free(batch);
   db_rows_free(rows);
-  if (relay_await(r) != 0) return -1;
+  if (relay_flush_marks(r) != 0 || relay_await(r) != 0) return -1;
   /* After a refused produce or a short take, report a short pass so the loop backs off
    * instead of spinning on the same row. */
-  return stopped || take < n ? 0 : (int)n;
+  return stopped || cut || oom ? 0 : (int)taken;
 }
 
 static void *relay_main(void *arg) {
@@ -392,6 +448,9 @@ static void *relay_main(void *arg) {
       }
     }
     int n = relay_pass(r);
+    /* Going idle: what is delivered is marked now. While commits keep notifying, the next
+     * pass marks it after producing its own records. */
+    if (n >= 0 && n < r->batch && !relay_notified(r) && relay_flush_marks(r) != 0) n = -1;
     if (n < 0) {
       relay_drop_conn(r);
       relay_wait(r, STANDBY_RETRY_MS);
@@ -476,7 +535,7 @@ void outbox_relay_stop(outbox_relay *r) {
    * r->slots; recording those deliveries afterwards, while we still hold the lock, keeps
    * a clean restart from publishing them twice. */
   kafka_producer_destroy(r->producer);
-  if (r->conn != NULL && atomic_load(&r->leader) && r->nrows > 0) relay_mark(r);
+  if (r->conn != NULL && atomic_load(&r->leader)) relay_mark(r);
   if (r->conn != NULL) db_pool_release(r->pool, r->conn);
   db_pool_free(r->pool);
   free(r->slots);
