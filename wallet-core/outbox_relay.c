@@ -34,7 +34,8 @@ typedef enum { SLOT_FREE, SLOT_SENT, SLOT_DELIVERED, SLOT_FAILED } slot_state;
 
 /* One Kafka record in flight. */
 typedef struct slot {
-  int64_t row_id;    /* its outbox row (for logs) */
+  int64_t row_id;      /* its outbox row (for logs) */
+  int64_t occurred_us; /* the event's time: outbox_publish_lag_seconds at its report */
   _Atomic int state; /* set by the delivery callback: on the relay thread, or at stop on
                         the stopping thread once the relay thread has been joined */
 } slot;
@@ -80,12 +81,17 @@ struct outbox_relay {
   atomic_uint_least64_t published;
 
   int64_t last_metrics_ms;
-  metric *m_pending, *m_oldest_age, *m_published, *m_failed;
+  metric *m_pending, *m_oldest_age, *m_published, *m_failed, *m_lag;
 };
 
 static void on_delivery(void *msg_opaque, rd_kafka_resp_err_t err, int32_t partition,
                         int64_t offset, void *app) {
   slot *s = msg_opaque;
+  outbox_relay *r = app;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR && s->occurred_us > 0) {
+    int64_t lag = time_now_us() - s->occurred_us;
+    metrics_observe_us(r->m_lag, lag < 0 ? 0 : lag);
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     log_warn("outbox relay: delivery of a record of outbox row %lld failed: %s",
              (long long)s->row_id, rd_kafka_err2str(err));
@@ -296,6 +302,7 @@ static void record_at(const db_rows *rows, size_t i, const Wallet__V1__OutboxBat
  * refused it (logged, counted; the slot is left free). */
 static int send_record(outbox_relay *r, slot *s, int64_t row_id, const record_view *v) {
   s->row_id = row_id;
+  s->occurred_us = v->occurred_us;
   rd_kafka_headers_t *h = event_headers_new(v->event_id, v->type, EVENT_SOURCE,
                                             v->occurred_us / 1000);
   char err[256];
@@ -495,6 +502,10 @@ outbox_relay *outbox_relay_start(const outbox_relay_config *cfg, char *err, size
   dbc.pool_size = 1;
   r->pool = db_pool_new(&dbc, err, errlen);
   if (r->pool == NULL) goto fail;
+  /* Before the producer: its delivery reports observe it. */
+  r->m_lag = metrics_histogram("outbox_publish_lag_seconds",
+                               "From an event's occurred_at to Kafka's delivery report of it",
+                               NULL);
   r->producer = kafka_producer_new(cfg->brokers, "wallet-core-outbox", on_delivery, r,
                                    cfg->producer_conf, err, errlen);
   if (r->producer == NULL) goto fail;

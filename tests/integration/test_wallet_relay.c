@@ -16,6 +16,7 @@
 #include "events.h"
 #include "kafka_admin.h"
 #include "kafka_consumer.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "outbox_relay.h"
 #include "test_env.h"
@@ -269,6 +270,19 @@ static void test_bad_batch_row_stops_publishing(void **state) {
 /* A relay that commits keep notifying marks each pass's rows only after the next pass has
  * produced its own (the UPDATE overlaps the broker's round trip): those rows come back in
  * the next SELECT and must be skipped, not sent again, and all end up marked. */
+/* The count of a histogram series in GET /metrics' text (0 when absent). */
+static int64_t histogram_count(const char *name) {
+  size_t len = 0;
+  char *text = metrics_render(&len);
+  assert_non_null(text);
+  char key[128];
+  snprintf(key, sizeof key, "\n%s_count ", name);
+  const char *at = strstr(text, key);
+  int64_t n = at != NULL ? strtoll(at + strlen(key), NULL, 10) : 0;
+  free(text);
+  return n;
+}
+
 static void test_busy_relay_publishes_each_event_once(void **state) {
   fixture *f = *state;
   make_topics(f);
@@ -277,11 +291,14 @@ static void test_busy_relay_publishes_each_event_once(void **state) {
   int64_t deadline = time_mono_ms() + 5000;
   while (!outbox_relay_is_leader(r) && time_mono_ms() < deadline) time_sleep_ms(20);
   assert_true(outbox_relay_is_leader(r));
+  int64_t lags = histogram_count("outbox_publish_lag_seconds");
   transfer_n(f, N, r);
   wait_pending_zero(f);
   wait_published(r, 2 * N);
   outbox_relay_stop(r);
   assert_int_equal(consume_count(f, 2 * N), 2 * N);
+  /* Every delivered event timed once, from its occurred_at to its delivery report. */
+  assert_int_equal(histogram_count("outbox_publish_lag_seconds") - lags, 2 * N);
 }
 
 int main(void) {
