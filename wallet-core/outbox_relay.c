@@ -24,6 +24,10 @@
 #define STANDBY_RETRY_MS 1000
 #define ACQUIRE_TIMEOUT_MS 2000
 #define MARK_EVERY_MS 1000     /* while Kafka is slow, record what is delivered this often */
+/* A busy relay marks what is delivered at most this often (an idle one at once): at low
+ * rates a pass carries one commit's rows, and an UPDATE with its own commit per pass was
+ * a third of the wallet database's statements. */
+#define MARK_DEFER_MS 20
 #define METRICS_EVERY_MS 1000  /* the pending count is a COUNT(*): not on every pass */
 #define EVENT_SOURCE "wallet-core"
 /* Records in flight per pass at most: a pass takes whole rows, and batch rows hold many
@@ -62,13 +66,14 @@ struct outbox_relay {
   size_t nslots, slots_cap;
   row_ref *rows;     /* rows of the pass, batch entries */
   size_t nrows;
-  /* Delivered rows not yet marked published, in id order (batch entries). A busy relay
-   * marks them after the next pass has handed its records to Kafka, so that UPDATE and
-   * its commit overlap the broker's round trip instead of delaying the next events; that
-   * pass's SELECT still returns them, and skips them. */
+  /* Delivered rows not yet marked published (2 * batch entries). A busy relay marks them
+   * every MARK_DEFER_MS, after a pass has handed its records to Kafka, so the UPDATE and
+   * its commit neither delay the next events nor run once per commit; meanwhile the
+   * passes' SELECT leaves them out. */
   int64_t *mark_ids;
   size_t nmark;
-  int64_t mark_events; /* records of those rows */
+  int64_t mark_events;  /* records of those rows */
+  int64_t mark_since_ms; /* when the oldest of them was delivered */
   int64_t bad_row_id; /* the undecodable row last logged */
 
   pthread_t thread;
@@ -183,6 +188,7 @@ static void relay_metrics(outbox_relay *r) {
 
 /* Moves every row of the pass whose records are all delivered into the rows to mark. */
 static void relay_collect(outbox_relay *r) {
+  if (r->nmark == 0) r->mark_since_ms = time_mono_ms();
   for (size_t i = 0; i < r->nrows; i++) {
     row_ref *row = &r->rows[i];
     if (row->marked || !row->complete) continue;
@@ -196,16 +202,10 @@ static void relay_collect(outbox_relay *r) {
   }
 }
 
-/* Whether row id is delivered and waiting to be marked (mark_ids is in id order). */
-static bool relay_awaits_mark(const outbox_relay *r, int64_t id) {
-  size_t lo = 0, hi = r->nmark;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (r->mark_ids[mid] == id) return true;
-    if (r->mark_ids[mid] < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return false;
+/* Whether the rows to mark are due: old enough, or as many as a pass may add again. */
+static bool relay_marks_due(const outbox_relay *r) {
+  return r->nmark > 0 &&
+         (r->nmark >= (size_t)r->batch || time_mono_ms() - r->mark_since_ms >= MARK_DEFER_MS);
 }
 
 /* Sets published_at on the rows to mark: one UPDATE, its IN list padded to a fixed set of
@@ -320,10 +320,46 @@ static int send_record(outbox_relay *r, slot *s, int64_t row_id, const record_vi
   return -1;
 }
 
-/* One pass: the oldest pending rows, produced in id order; then the previous pass's
- * delivered rows are marked, and this pass's reports awaited (its rows are marked by the
- * next pass, or before the relay goes idle). Returns the number of rows taken, 0 after a
- * short pass, or -1 on a DB error. */
+#define PENDING_COLUMNS "SELECT id, event_id, topic, msg_key, event_type, payload, occurred_at "
+
+/* The oldest pending rows that are not delivered already (those wait to be marked), up
+ * to a batch, in id order. 0, or -1 on a DB error. */
+static int relay_select_pending(outbox_relay *r, db_rows **rows) {
+  size_t k = r->nmark;
+  size_t slots = k > 0 ? sqlbatch_in_slots(k) : 0;
+  char *sql = k == 0 ? NULL
+                     : sqlbatch_in_sql(PENDING_COLUMNS "FROM outbox WHERE published_at IS NULL "
+                                       "AND id NOT IN (",
+                                       slots, ") ORDER BY id LIMIT ?");
+  db_param *p = calloc(slots + 1, sizeof *p);
+  int rc = -1;
+  if ((k > 0 && sql == NULL) || p == NULL) {
+    log_warn("outbox relay: out of memory reading pending rows");
+    goto out;
+  }
+  /* Padded with the last id: NOT IN does not mind repeats. */
+  for (size_t j = 0; j < slots; j++) p[j] = DB_P_I64(r->mark_ids[j < k ? j : k - 1]);
+  p[slots] = DB_P_I64(r->batch);
+  db_error e;
+  if (db_query(r->conn,
+               sql != NULL ? sql
+                           : PENDING_COLUMNS "FROM outbox WHERE published_at IS NULL "
+                                             "ORDER BY id LIMIT ?",
+               p, slots + 1, rows, &e) != 0) {
+    log_warn("outbox relay: reading pending rows failed: %s", e.message);
+    goto out;
+  }
+  rc = 0;
+out:
+  free(p);
+  free(sql);
+  return rc;
+}
+
+/* One pass: the oldest pending rows, produced in id order; then the delivered rows of
+ * earlier passes are marked if due, and this pass's reports awaited (its rows are marked
+ * within MARK_DEFER_MS, or before the relay goes idle). Returns the number of rows
+ * fetched, 0 after a short pass, or -1 on a DB error. */
 static int relay_pass(outbox_relay *r) {
   /* The slots are reused below. A pass that ended early (a DB error while marking) may
    * have left reports due; one landing on a reused slot would mark the wrong row
@@ -335,26 +371,16 @@ static int relay_pass(outbox_relay *r) {
   }
   relay_metrics(r);
   db_rows *rows = NULL;
-  db_error e;
-  /* The rows waiting to be marked come back too: asked for on top of a full batch. */
-  const db_param p[] = {DB_P_I64(r->batch + (int64_t)r->nmark)};
-  if (db_query(r->conn,
-               "SELECT id, event_id, topic, msg_key, event_type, payload, occurred_at "
-               "FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
-               p, 1, &rows, &e) != 0) {
-    log_warn("outbox relay: reading pending rows failed: %s", e.message);
-    return -1;
-  }
+  if (relay_select_pending(r, &rows) != 0) return -1;
   size_t n = db_rows_count(rows);
   r->nslots = 0;
   r->nrows = 0;
   /* Batch rows unpacked first: the slots array is sized before the first record goes
    * out (librdkafka keeps pointers into it), and a pass stops at MAX_INFLIGHT records. */
   Wallet__V1__OutboxBatch **batch = calloc(n ? n : 1, sizeof *batch);
-  size_t take = 0, taken = 0, records = 0;
-  int cut = 0; /* the take ended before the rows or the batch did */
-  for (; batch != NULL && take < n && taken < (size_t)r->batch; take++) {
-    if (relay_awaits_mark(r, db_rows_i64(rows, take, 0))) continue; /* delivered */
+  size_t take = 0, records = 0;
+  int cut = 0; /* the take ended before the rows did */
+  for (; batch != NULL && take < n; take++) {
     size_t len = 0;
     const char *type = db_rows_str(rows, take, 4, NULL);
     const char *payload = db_rows_str(rows, take, 5, &len);
@@ -380,7 +406,6 @@ static int relay_pass(outbox_relay *r) {
       break;
     }
     records += k;
-    taken++;
   }
   int oom = batch == NULL;
   if (records > r->slots_cap) {
@@ -396,7 +421,6 @@ static int relay_pass(outbox_relay *r) {
   if (oom) log_warn("outbox relay: out of memory for a pass of %zu rows; retrying", n);
   int stopped = 0;
   for (size_t i = 0; i < take && !stopped; i++) {
-    if (relay_awaits_mark(r, db_rows_i64(rows, i, 0))) continue;
     row_ref *row = &r->rows[r->nrows];
     row->id = db_rows_i64(rows, i, 0);
     row->first = r->nslots;
@@ -424,10 +448,10 @@ static int relay_pass(outbox_relay *r) {
     if (batch[i] != NULL) wallet__v1__outbox_batch__free_unpacked(batch[i], NULL);
   free(batch);
   db_rows_free(rows);
-  if (relay_flush_marks(r) != 0 || relay_await(r) != 0) return -1;
+  if ((relay_marks_due(r) && relay_flush_marks(r) != 0) || relay_await(r) != 0) return -1;
   /* After a refused produce or a short take, report a short pass so the loop backs off
    * instead of spinning on the same row. */
-  return stopped || cut || oom ? 0 : (int)taken;
+  return stopped || cut || oom ? 0 : (int)n;
 }
 
 static void *relay_main(void *arg) {
@@ -455,8 +479,8 @@ static void *relay_main(void *arg) {
       }
     }
     int n = relay_pass(r);
-    /* Going idle: what is delivered is marked now. While commits keep notifying, the next
-     * pass marks it after producing its own records. */
+    /* Going idle: what is delivered is marked now. While commits keep notifying, a pass
+     * marks it once due (relay_marks_due), after producing its own records. */
     if (n >= 0 && n < r->batch && !relay_notified(r) && relay_flush_marks(r) != 0) n = -1;
     if (n < 0) {
       relay_drop_conn(r);
@@ -493,7 +517,7 @@ outbox_relay *outbox_relay_start(const outbox_relay_config *cfg, char *err, size
              cfg->db.database ? cfg->db.database : "");
   }
   r->rows = calloc((size_t)r->batch, sizeof *r->rows);
-  r->mark_ids = calloc((size_t)r->batch, sizeof *r->mark_ids);
+  r->mark_ids = calloc(2 * (size_t)r->batch, sizeof *r->mark_ids);
   if (r->rows == NULL || r->mark_ids == NULL) {
     snprintf(err, errlen, "outbox relay: out of memory");
     goto fail;
