@@ -325,31 +325,31 @@ static int send_record(outbox_relay *r, slot *s, int64_t row_id, const record_vi
 /* The oldest pending rows that are not delivered already (those wait to be marked), up
  * to a batch, in id order. 0, or -1 on a DB error. */
 static int relay_select_pending(outbox_relay *r, db_rows **rows) {
-  size_t k = r->nmark;
-  size_t slots = k > 0 ? sqlbatch_in_slots(k) : 0;
-  char *sql = k == 0 ? NULL
-                     : sqlbatch_in_sql(PENDING_COLUMNS "FROM outbox WHERE published_at IS NULL "
-                                       "AND id NOT IN (",
-                                       slots, ") ORDER BY id LIMIT ?");
+  db_error e;
+  const db_param limit[] = {DB_P_I64(r->batch)};
+  if (r->nmark == 0) {
+    if (db_query(r->conn,
+                 PENDING_COLUMNS "FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?",
+                 limit, 1, rows, &e) == 0)
+      return 0;
+    log_warn("outbox relay: reading pending rows failed: %s", e.message);
+    return -1;
+  }
+  size_t k = r->nmark, slots = sqlbatch_in_slots(k);
+  char *sql = sqlbatch_in_sql(PENDING_COLUMNS "FROM outbox WHERE published_at IS NULL "
+                              "AND id NOT IN (",
+                              slots, ") ORDER BY id LIMIT ?");
   db_param *p = calloc(slots + 1, sizeof *p);
   int rc = -1;
-  if ((k > 0 && sql == NULL) || p == NULL) {
+  if (sql == NULL || p == NULL) {
     log_warn("outbox relay: out of memory reading pending rows");
     goto out;
   }
   /* Padded with the last id: NOT IN does not mind repeats. */
   for (size_t j = 0; j < slots; j++) p[j] = DB_P_I64(r->mark_ids[j < k ? j : k - 1]);
-  p[slots] = DB_P_I64(r->batch);
-  db_error e;
-  if (db_query(r->conn,
-               sql != NULL ? sql
-                           : PENDING_COLUMNS "FROM outbox WHERE published_at IS NULL "
-                                             "ORDER BY id LIMIT ?",
-               p, slots + 1, rows, &e) != 0) {
-    log_warn("outbox relay: reading pending rows failed: %s", e.message);
-    goto out;
-  }
-  rc = 0;
+  p[slots] = limit[0];
+  rc = db_query(r->conn, sql, p, slots + 1, rows, &e);
+  if (rc != 0) log_warn("outbox relay: reading pending rows failed: %s", e.message);
 out:
   free(p);
   free(sql);
