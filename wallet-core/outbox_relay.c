@@ -26,7 +26,7 @@
 #define MARK_EVERY_MS 1000     /* while Kafka is slow, record what is delivered this often */
 /* A busy relay marks what is delivered at most this often (an idle one at once): at low
  * rates a pass carries one commit's rows, and an UPDATE with its own commit per pass was
- * a third of the wallet database's statements. */
+ * a third of the wallet database's commits. */
 #define MARK_DEFER_MS 20
 #define METRICS_EVERY_MS 1000  /* the pending count is a COUNT(*): not on every pass */
 #define EVENT_SOURCE "wallet-core"
