@@ -379,7 +379,6 @@ static int relay_pass(outbox_relay *r) {
    * out (librdkafka keeps pointers into it), and a pass stops at MAX_INFLIGHT records. */
   Wallet__V1__OutboxBatch **batch = calloc(n ? n : 1, sizeof *batch);
   size_t take = 0, records = 0;
-  int cut = 0; /* the take ended before the rows did */
   for (; batch != NULL && take < n; take++) {
     size_t len = 0;
     const char *type = db_rows_str(rows, take, 4, NULL);
@@ -396,15 +395,11 @@ static int relay_pass(outbox_relay *r) {
                     (long long)bad, type);
           r->bad_row_id = bad;
         }
-        cut = 1;
         break;
       }
       k = batch[take]->n_records;
     }
-    if (records > 0 && records + k > MAX_INFLIGHT) {
-      cut = 1;
-      break;
-    }
+    if (records > 0 && records + k > MAX_INFLIGHT) break;
     records += k;
   }
   int oom = batch == NULL;
@@ -451,7 +446,7 @@ static int relay_pass(outbox_relay *r) {
   if ((relay_marks_due(r) && relay_flush_marks(r) != 0) || relay_await(r) != 0) return -1;
   /* After a refused produce or a short take, report a short pass so the loop backs off
    * instead of spinning on the same row. */
-  return stopped || cut || oom ? 0 : (int)n;
+  return stopped || take < n ? 0 : (int)n;
 }
 
 static void *relay_main(void *arg) {
