@@ -22,6 +22,12 @@
 #define BACKOFF_MAX_MS 5000
 #define LAG_REFRESH_MS 1000
 #define DLQ_FLUSH_MS 1000
+/* Offsets are committed at most this often (by default) while batches keep coming, and
+ * at once when the stream pauses. A commit is a synchronous round trip to the group coordinator and an
+ * append to __consumer_offsets: once per batch it cost the broker as much CPU as serving
+ * the projector's fetches, and stalled the next batch. What a crash can redeliver grows
+ * by at most this much of the stream, and versions absorb redelivery. */
+#define COMMIT_EVERY_MS_DEFAULT 100
 
 struct projector {
   char *brokers, *topic, *dlq_topic, *group;
@@ -30,6 +36,7 @@ struct projector {
   int batch_max, batch_wait_ms;
   int apply_flags; /* RM_HISTORY unless HISTORY=off */
   int appliers;    /* database transactions per batch, at once (parallel_apply.h) */
+  int commit_every_ms;
 
   kafka_consumer *consumer;
   dead_letter *dlq;
@@ -47,7 +54,11 @@ struct projector {
   _Atomic int64_t lag;
   _Atomic uint64_t applied, dead_lettered, batches;
 
-  metric *m_applied, *m_batch_seconds, *m_lag, *m_apply_lag;
+  /* Offsets stored since the last commit (projector thread only). */
+  bool uncommitted;
+  int64_t last_commit_ms;
+
+  metric *m_applied, *m_batch_seconds, *m_lag, *m_apply_lag, *m_commits;
 };
 
 /* Sleeps ms in short slices, returning early (true) when asked to stop. */
@@ -97,6 +108,25 @@ static size_t projector_collect(projector *p) {
     p->msgs[n++] = m;
   }
   return n;
+}
+
+/* Commits the stored offsets when some are waiting and commit_every_ms has passed since
+ * the last commit, or at once when now is true (the stream paused). Only offsets of
+ * batches whose effects are durable are ever stored, so none of this can lose a record. */
+static void projector_commit(projector *p, bool now) {
+  if (!p->uncommitted) return;
+  int64_t t = time_mono_ms();
+  if (!now && t - p->last_commit_ms < p->commit_every_ms) return;
+  p->last_commit_ms = t;
+  p->uncommitted = false;
+  char err[256];
+  if (kafka_consumer_commit(p->consumer, err, sizeof err) != 0) {
+    /* The effects are durable; a later commit carries these offsets, and if none does,
+     * redelivery is absorbed by the versions. */
+    log_warn("projector: offset commit failed: %s", err);
+    return;
+  }
+  metrics_add(p->m_commits, 1);
 }
 
 /* Returns 0 when the batch is committed (or its commit failed harmlessly), -1 when it
@@ -152,12 +182,8 @@ static int projector_process(projector *p, size_t n) {
   }
 
   for (size_t i = 0; i < n; i++) kafka_consumer_store(p->consumer, p->msgs[i]);
-  char err[256];
-  if (kafka_consumer_commit(p->consumer, err, sizeof err) != 0) {
-    /* The effects are durable; a later commit carries these offsets, and if none does,
-     * redelivery is absorbed by the versions. */
-    log_warn("projector: offset commit failed: %s", err);
-  }
+  p->uncommitted = true;
+  projector_commit(p, false);
   atomic_fetch_add(&p->applied, nvalid);
   atomic_fetch_add(&p->dead_lettered, nd);
   atomic_fetch_add(&p->batches, 1);
@@ -174,6 +200,7 @@ static void *projector_main(void *arg) {
   while (!atomic_load(&p->stop)) {
     size_t n = projector_collect(p);
     if (n > 0) projector_process(p, n);
+    else projector_commit(p, true); /* batch_wait_ms without a record: the stream paused */
     for (size_t i = 0; i < n; i++) {
       rd_kafka_message_destroy(p->msgs[i]);
       p->msgs[i] = NULL;
@@ -206,6 +233,8 @@ projector *projector_start(const projector_config *cfg, char *err, size_t errlen
   p->batch_wait_ms = cfg->batch_wait_ms > 0 ? cfg->batch_wait_ms : 50;
   p->apply_flags = cfg->no_history ? 0 : RM_HISTORY;
   p->appliers = cfg->appliers > 0 ? cfg->appliers : 1;
+  p->commit_every_ms = cfg->commit_every_ms > 0 ? cfg->commit_every_ms : COMMIT_EVERY_MS_DEFAULT;
+  p->last_commit_ms = time_mono_ms();
   p->brokers = strdup(cfg->brokers);
   p->topic = strdup(cfg->topic ? cfg->topic : "balances");
   p->dlq_topic = strdup(cfg->dlq_topic ? cfg->dlq_topic : "balances.dlq");
@@ -230,6 +259,8 @@ projector *projector_start(const projector_config *cfg, char *err, size_t errlen
                                  NULL);
   p->m_batch_seconds = metrics_histogram(
       "projector_batch_seconds", "Time to apply and commit one projector batch.", NULL);
+  p->m_commits = metrics_counter("projector_offset_commits_total",
+                                 "Offset commits of the projector's consumer group", NULL);
   p->m_lag = metrics_gauge("consumer_lag",
                            "Records of the balances topic not yet consumed by this instance.",
                            NULL);

@@ -3,10 +3,13 @@
  * Per batch (what has arrived, up to batch_max records, waiting up to batch_wait_ms for
  * the first): decode every record; apply the valid ones in ONE database transaction, or
  * in `appliers` transactions at once on disjoint accounts (parallel_apply.h), newer
- * version wins; wake min_version waiters; make sure the invalid ones are delivered to the dead-letter topic;
- * only then store and commit the offsets of the whole batch. A database or DLQ outage
- * retries the same batch with backoff (100 ms .. 5 s): never skipped, never committed
- * early, so a crash at any point redelivers and the versions absorb the repeat. */
+ * version wins; wake min_version waiters; make sure the invalid ones are delivered to
+ * the dead-letter topic; only then store the offsets of the whole batch. Stored offsets
+ * are committed at most every commit_every_ms while batches keep coming, at once when
+ * the stream pauses (batch_wait_ms without a record), and on revoke and close. A
+ * database or DLQ outage retries the same batch with backoff (100 ms .. 5 s): never
+ * skipped, never committed early, so a crash at any point redelivers and the versions
+ * absorb the repeat. */
 #ifndef BALANCES_PROJECTOR_H
 #define BALANCES_PROJECTOR_H
 
@@ -30,6 +33,7 @@ typedef struct projector_config {
   int batch_wait_ms;     /* 0 means 50 */
   bool no_history;       /* true: balances only, balance_history untouched (HISTORY=off) */
   int appliers;          /* transactions per batch at once, on disjoint accounts; 0 means 1 */
+  int commit_every_ms;   /* 0 means 100 */
   const char *const *consumer_conf; /* extra librdkafka pairs, NULL-terminated, or NULL */
   const char *const *producer_conf; /* same, for the dead-letter producer */
 } projector_config;

@@ -86,7 +86,7 @@ static void env_teardown(env *e) {
   apply_notify_free(e->notify);
 }
 
-static projector *start_projector(env *e) {
+static projector *start_projector_committing(env *e, int commit_every_ms) {
   char err[512] = "";
   projector_config pc = {
       .brokers = test_kafka_brokers(),
@@ -96,11 +96,14 @@ static projector *start_projector(env *e) {
       .pool = e->pool,
       .notify = e->notify,
       .appliers = 2, /* as the service runs it */
+      .commit_every_ms = commit_every_ms,
   };
   projector *p = projector_start(&pc, err, sizeof err);
   if (p == NULL) fail_msg("projector_start: %s", err);
   return p;
 }
+
+static projector *start_projector(env *e) { return start_projector_committing(e, 0); }
 
 /* Waits until the projector has handled (applied or dead-lettered) `n` records. */
 static void wait_handled(projector *p, uint64_t n) {
@@ -498,6 +501,50 @@ static void test_offsets_committed(void **state) {
   projector_status st;
   projector_get_status(p, &st);
   assert_int_equal(st.applied, 1);
+  projector_stop(p);
+  expect_plan_done(&e, &t);
+  env_teardown(&e);
+}
+
+/* A steady stream is not committed batch by batch (each commit is a round trip to the
+ * coordinator and a write to __consumer_offsets), but a pause commits everything stored,
+ * without a stop or a rebalance. The interval is made long here so only the pause can. */
+static int64_t group_offset(env *e, int32_t partition);
+
+static void test_offsets_committed_when_the_stream_pauses(void **state) {
+  env e;
+  env_setup(&e, "bal_offsets_pause");
+  metric *commits = metrics_counter("projector_offset_commits_total", "", NULL);
+  projector *p = start_projector_committing(&e, 600000);
+  transfer_plan t;
+  plan_init(&t, 40);
+  int64_t c0 = metrics_value(commits);
+  /* One record at a time, closer together than the projector's 50 ms batch wait. */
+  for (int k = 1; k <= t.n; k++) {
+    send_transfer(&e, &t, k, k % PARTITIONS);
+    flush(&e);
+    time_sleep_ms(5);
+  }
+  wait_handled(p, (uint64_t)t.n);
+  projector_status st;
+  projector_get_status(p, &st);
+  int64_t during = metrics_value(commits) - c0;
+  assert_true(st.batches >= 10); /* a stream of batches, not one backlog */
+  assert_true(during * 4 <= (int64_t)st.batches); /* per batch, it was st.batches */
+  /* The pause commits: every partition's offset reaches its end while it runs. */
+  int64_t want[PARTITIONS] = {0};
+  for (int k = 1; k <= t.n; k++) want[k % PARTITIONS]++;
+  int64_t deadline = time_mono_ms() + WAIT_MS;
+  for (int32_t part = 0; part < PARTITIONS; part++) {
+    while (group_offset(&e, part) != want[part]) {
+      if (time_mono_ms() > deadline) {
+        fail_msg("partition %d: committed %" PRId64 ", want %" PRId64, part,
+                 group_offset(&e, part), want[part]);
+      }
+      time_sleep_ms(50);
+    }
+  }
+  assert_true(metrics_value(commits) - c0 >= 1);
   projector_stop(p);
   expect_plan_done(&e, &t);
   env_teardown(&e);
@@ -998,6 +1045,7 @@ int main(void) {
       cmocka_unit_test(test_interleaved_partitions),
       cmocka_unit_test(test_poison_to_dlq),
       cmocka_unit_test(test_offsets_committed),
+      cmocka_unit_test(test_offsets_committed_when_the_stream_pauses),
       cmocka_unit_test(test_rebuild_same_table),
       cmocka_unit_test(test_db_outage_retries_without_commit),
       cmocka_unit_test(test_dlq_outage_blocks_commit),
