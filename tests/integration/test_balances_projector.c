@@ -516,6 +516,13 @@ static void test_offsets_committed_when_the_stream_pauses(void **state) {
   env_setup(&e, "bal_offsets_pause");
   metric *commits = metrics_counter("projector_offset_commits_total", "", NULL);
   projector *p = start_projector_committing(&e, 600000);
+  projector_status st;
+  int64_t deadline = time_mono_ms() + WAIT_MS;
+  /* Assigned first, so the records come as a stream and not as one backlog after the join. */
+  for (projector_get_status(p, &st); !st.assigned; projector_get_status(p, &st)) {
+    if (time_mono_ms() > deadline) fail_msg("projector not assigned");
+    time_sleep_ms(20);
+  }
   transfer_plan t;
   plan_init(&t, 40);
   int64_t c0 = metrics_value(commits);
@@ -526,7 +533,6 @@ static void test_offsets_committed_when_the_stream_pauses(void **state) {
     time_sleep_ms(5);
   }
   wait_handled(p, (uint64_t)t.n);
-  projector_status st;
   projector_get_status(p, &st);
   int64_t during = metrics_value(commits) - c0;
   assert_true(st.batches >= 10); /* a stream of batches, not one backlog */
@@ -534,7 +540,7 @@ static void test_offsets_committed_when_the_stream_pauses(void **state) {
   /* The pause commits: every partition's offset reaches its end while it runs. */
   int64_t want[PARTITIONS] = {0};
   for (int k = 1; k <= t.n; k++) want[k % PARTITIONS]++;
-  int64_t deadline = time_mono_ms() + WAIT_MS;
+  deadline = time_mono_ms() + WAIT_MS;
   for (int32_t part = 0; part < PARTITIONS; part++) {
     while (group_offset(&e, part) != want[part]) {
       if (time_mono_ms() > deadline) {
