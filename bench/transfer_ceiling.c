@@ -77,7 +77,7 @@ static void *run(void *arg) {
     if (applied < 0) {
       fprintf(stderr, "transfer-ceiling: group failed: %s\n", fatal.msg);
       w->failed++;
-      continue;
+      break; /* a figure with failures in it would mean nothing */
     }
     w->applied += applied;
     w->rejected += (long)n - applied;
