@@ -11,13 +11,10 @@
  * accounts). Prints one line "key=value ..." on stdout; exits 1 when any group failed as
  * a whole. The outbox rows it writes are real events: a wallet-core started afterwards
  * publishes them. Loopback only (127.0.0.1). */
-#include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
+#include "ceiling.h"
 #include "db.h"
 #include "events.h"
 #include "transfers.h"
@@ -31,12 +28,6 @@ typedef struct worker {
   unsigned seed;
   long applied, rejected, groups, failed;
 } worker;
-
-static int64_t mono_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* The same account choice as bench-baseline's pick(), so hot means the same thing. */
 static long pick(worker *w) {
@@ -60,7 +51,7 @@ static void *run(void *arg) {
     w->failed++;
     goto out;
   }
-  while (mono_us() < w->until_us) {
+  while (ceiling_clock_us(CLOCK_MONOTONIC) < w->until_us) {
     size_t n = w->group_min + (size_t)rand_r(&w->seed) % (w->group_max - w->group_min + 1);
     for (size_t i = 0; i < n; i++) {
       long a = pick(w), b = pick(w);
@@ -110,36 +101,31 @@ int main(int argc, char **argv) {
     return 2;
   }
   worker *w = calloc((size_t)threads, sizeof *w);
-  pthread_t *tid = calloc((size_t)threads, sizeof *tid);
-  if (w == NULL || tid == NULL) return 1;
-  int64_t t0 = mono_us();
+  if (w == NULL) return 1;
+  int64_t t0 = ceiling_clock_us(CLOCK_MONOTONIC);
   for (int i = 0; i < threads; i++) {
-    w[i] = (worker){.cfg = {.host = "127.0.0.1",
-                            .port = (unsigned)atoi(argv[1]),
-                            .database = argv[2],
-                            .user = argv[3],
-                            .password = argv[4],
-                            .pool_size = 1},
+    w[i] = (worker){.cfg = ceiling_db(argv),
                     .naccounts = naccounts,
                     .hotpct = atoi(argv[6]),
                     .group_min = (size_t)gmin,
                     .group_max = (size_t)gmax,
                     .until_us = t0 + (int64_t)(seconds * 1e6),
                     .seed = (unsigned)(t0 ^ (i * 2654435761u))};
-    pthread_create(&tid[i], NULL, run, &w[i]);
+  }
+  if (ceiling_run(w, sizeof *w, threads, run) != 0) {
+    fprintf(stderr, "transfer-ceiling: could not start %d threads\n", threads);
+    return 1;
   }
   long applied = 0, rejected = 0, groups = 0, failed = 0;
   for (int i = 0; i < threads; i++) {
-    pthread_join(tid[i], NULL);
     applied += w[i].applied;
     rejected += w[i].rejected;
     groups += w[i].groups;
     failed += w[i].failed;
   }
-  double el = (double)(mono_us() - t0) / 1e6;
+  double el = (double)(ceiling_clock_us(CLOCK_MONOTONIC) - t0) / 1e6;
   printf("applied=%ld rejected=%ld groups=%ld failed=%ld seconds=%.3f per_second=%.1f\n", applied,
          rejected, groups, failed, el, (double)applied / el);
   free(w);
-  free(tid);
   return failed ? 1 : 0;
 }
