@@ -1,8 +1,10 @@
 /* apply-ceiling: the projector's SQL with nothing else in the way, to show how fast the
  * balances database applies it on this machine. No Kafka, no decoding, no offsets: each
  * thread calls rm_apply_tx (the very function the projector's appliers call, so the same
- * upsert, history rows and transaction) on batches of BATCH updates, back to back, for
- * SECONDS. Like PROJECTOR_APPLIERS, the threads' accounts are disjoint.
+ * upsert, history rows and transaction) on batches of BATCH events, back to back, for
+ * SECONDS. An event is what a BalanceUpdated carries: two updates, the debited account
+ * and the credited one, each with its own new version and history row. Like
+ * PROJECTOR_APPLIERS, the threads' accounts are disjoint.
  *
  *   apply-ceiling DBPORT DB USER PASS NACCOUNTS BATCH THREADS HISTORY SECONDS
  *
@@ -10,8 +12,8 @@
  * versions come from Kafka); versions start above the current time in microseconds and
  * rise by one per update, so every update is newer than the row and every history row is
  * new. HISTORY 1 writes balance_history as the projector does by default, 0 as with
- * HISTORY=off. Prints one line "key=value ..." on stdout; exits 1 when any batch failed.
- * Loopback only (127.0.0.1). */
+ * HISTORY=off. Prints one line "key=value ..." on stdout (per_second: events); exits 1
+ * when any batch failed. Loopback only (127.0.0.1). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -33,7 +35,7 @@ static void *run(void *arg) {
   worker *w = arg;
   char err[256];
   db_pool *pool = db_pool_new(&w->cfg, err, sizeof err);
-  rm_update *u = calloc((size_t)w->batch, sizeof *u);
+  rm_update *u = calloc(2 * (size_t)w->batch, sizeof *u);
   if (pool == NULL || u == NULL) {
     fprintf(stderr, "apply-ceiling: %s\n", pool == NULL ? err : "out of memory");
     w->failed++;
@@ -43,18 +45,22 @@ static void *run(void *arg) {
     for (long i = 0; i < w->batch; i++) {
       long a = w->first + (long)(rand_r(&w->seed) % (unsigned)w->count);
       long b = w->first + (a - w->first + 1) % w->count;
-      rm_update *x = &u[i];
-      snprintf(x->account_id, sizeof x->account_id, "c0000000-0000-4000-8000-%012ld", a);
-      snprintf(x->counterparty_id, sizeof x->counterparty_id, "c0000000-0000-4000-8000-%012ld", b);
-      snprintf(x->transaction_id, sizeof x->transaction_id, "d0000000-0000-4000-8000-%012lx",
-               (unsigned long)(w->version & 0xffffffffffffL));
-      x->version = w->version++;
-      x->balance = 1000000 + (int64_t)(rand_r(&w->seed) % 1000);
-      x->amount = (rand_r(&w->seed) & 1) ? 1 : -1;
-      x->updated_at_us = ceiling_clock_us(CLOCK_REALTIME);
+      int64_t now = ceiling_clock_us(CLOCK_REALTIME);
+      for (int k = 0; k < 2; k++) {
+        rm_update *x = &u[2 * i + k];
+        snprintf(x->account_id, sizeof x->account_id, "c0000000-0000-4000-8000-%012ld", k ? b : a);
+        snprintf(x->counterparty_id, sizeof x->counterparty_id,
+                 "c0000000-0000-4000-8000-%012ld", k ? a : b);
+        snprintf(x->transaction_id, sizeof x->transaction_id, "d0000000-0000-4000-8000-%012lx",
+                 (unsigned long)(w->version & 0xffffffffffffL));
+        x->version = w->version++;
+        x->balance = 1000000 + (int64_t)(rand_r(&w->seed) % 1000);
+        x->amount = k ? 1 : -1;
+        x->updated_at_us = now;
+      }
     }
     db_error e = {0};
-    if (rm_apply_tx(pool, u, (size_t)w->batch, w->flags, &e) != 0) {
+    if (rm_apply_tx(pool, u, 2 * (size_t)w->batch, w->flags, &e) != 0) {
       fprintf(stderr, "apply-ceiling: batch failed: (%u) %s\n", e.code, e.message);
       w->failed++;
       break; /* a figure with failures in it would mean nothing */
