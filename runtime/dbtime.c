@@ -5,18 +5,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "timeutil.h"
+
 void dbtime_format(int64_t epoch_us, char out[DBTIME_LEN]) {
-  time_t secs = (time_t)(epoch_us / 1000000);
+  int64_t secs = epoch_us / 1000000;
   int64_t frac = epoch_us % 1000000;
   if (frac < 0) {
     frac += 1000000;
     secs -= 1;
   }
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[64]; /* roomy: the compiler cannot prove tm's fields are in range */
-  snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06d", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+  char buf[40];
+  time_format_civil(secs, ' ', frac, 6, buf);
   memcpy(out, buf, DBTIME_LEN - 1);
   out[DBTIME_LEN - 1] = '\0';
 }

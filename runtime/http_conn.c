@@ -507,17 +507,26 @@ static int read_more(http_conn *c) {
       c->in_cap = cap;
     }
   }
+  if (c->rx_empty)
+    return 0; /* saves a recv per answered request: the client waits for the answer */
   for (;;) {
-    ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+    size_t room = c->in_cap - c->in_len;
+    ssize_t n = recv(c->fd, c->in + c->in_len, room, 0);
     if (n > 0) {
       c->in_len += (size_t)n;
+      /* A short read took all the socket had (TCP copies until its queue is empty). */
+      c->rx_empty = (size_t)n < room && !c->rx_hup;
       return 1;
     }
     if (n == 0)
       return -1;
     if (errno == EINTR)
       continue;
-    return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      c->rx_empty = !c->rx_hup;
+      return 0;
+    }
+    return -1;
   }
 }
 

@@ -98,11 +98,14 @@ static void open_handoffs(http_loop *loop) {
 
 static void run_ready(http_loop *loop) {
   uint64_t n;
+  /* Read before the list is taken: a finisher that found ready_woken set pushed before
+   * this take, and one that comes after it finds ready_woken clear and writes again. */
   if (read(loop->wakefd, &n, sizeof n) < 0 && errno != EAGAIN)
     log_warn("http: eventfd read: %s", strerror(errno));
   pthread_mutex_lock(&loop->mu);
   http_conn *c = loop->ready;
   loop->ready = NULL;
+  loop->ready_woken = 0;
   pthread_mutex_unlock(&loop->mu);
   /* Reversed (pushed newest first): answer in the order they were finished. */
   http_conn *ordered = NULL;
@@ -143,7 +146,12 @@ static void *loop_main(void *arg) {
       } else if (p == &listen_tag) {
         accept_some(loop);
       } else {
-        hs_conn_drive(p);
+        http_conn *c = p;
+        if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+          c->rx_hup = 1;
+        if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+          c->rx_empty = 0;
+        hs_conn_drive(c);
       }
     }
     hs_conns_reap(loop);
@@ -158,13 +166,18 @@ static void *loop_main(void *arg) {
   return NULL;
 }
 
+/* One eventfd write per batch of finishes: a group of transfers finishes many calls of
+ * one loop at once, and each write was a system call and often another wake-up. */
 void hs_loop_wake(http_conn *c) {
   http_loop *loop = c->loop;
   pthread_mutex_lock(&loop->mu);
   c->ready_next = loop->ready;
   loop->ready = c;
+  int woken = loop->ready_woken;
+  loop->ready_woken = 1;
   pthread_mutex_unlock(&loop->mu);
-  wake(loop);
+  if (!woken)
+    wake(loop);
 }
 
 static void loop_free(http_loop *loop) {

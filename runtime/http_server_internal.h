@@ -190,6 +190,10 @@ struct http_conn {
   size_t in_off, in_len, in_cap;
   http_head_scan scan;
   int eof;                 /* the peer closed its side, or the socket failed */
+  /* The last recv emptied the socket and no EPOLLIN came since: the next read would only
+   * say EAGAIN (with edge triggering every later arrival reports again). rx_hup: a
+   * hang-up was reported, whose EOF a short read does not show; read until it comes. */
+  int rx_empty, rx_hup;
   int closed;              /* closed: freed after the loop's current batch of events */
   size_t lingered;         /* bytes dropped while lingering */
   http_call *call;         /* the request being served, from head to answer written */
@@ -224,6 +228,7 @@ struct http_loop {
   int wakefd;          /* eventfd: a parked call was finished, a connection handed over, or stop */
   pthread_mutex_t mu;  /* guards ready, handoffs and stop */
   http_conn *ready;    /* connections whose parked call was finished */
+  int ready_woken;     /* the eventfd was written for ready and run_ready has not taken it */
   http_handoff *handoffs; /* connections another loop accepted for this one */
   unsigned nconns;     /* open connections (atomic): new ones go to the loop with fewest */
   int stop;

@@ -2,28 +2,7 @@
 #include <stdio.h>
 
 #include "pbjson_internal.h"
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = yoe + era * 400 + (*m <= 2);
-}
+#include "timeutil.h"
 
 static int days_in_month(int64_t y, int m) {
   static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -74,7 +53,7 @@ int pbjson_ts_parse(const char *s, int64_t *seconds, int32_t *nanos) {
     return -1;
   }
   if (*p != '\0') return -1;
-  int64_t t = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - offset;
+  int64_t t = time_days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - offset;
   if (t < PBJSON_TS_MIN_SECONDS || t > PBJSON_TS_MAX_SECONDS) return -1;
   *seconds = t;
   *nanos = ns;
@@ -92,7 +71,7 @@ int pbjson_ts_format(int64_t seconds, int32_t nanos, char *out, size_t outlen) {
   }
   int64_t y;
   int m, d;
-  civil_from_days(days, &y, &m, &d);
+  time_civil_from_days(days, &y, &m, &d);
   int n = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, m, d,
                    (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
   if (n < 0 || (size_t)n >= outlen) return -1;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http_server.h"
@@ -166,6 +167,30 @@ static void test_pipelined_requests_answered_in_order(void **state) {
   assert_int_equal(count(got, "HTTP/1.1 201 Created"), 2);
   free(got);
   close(fd);
+}
+
+/* A client that sends its request and at once shuts its side (its FIN comes with the
+ * request, in one wake-up): answered, then closed right away, long before the idle
+ * timeout (5 s here), although the server no longer reads the socket empty after each
+ * answer. */
+static void test_half_closed_client_answered_then_closed(void **state) {
+  for (int round = 0; round < 20; round++) {
+    int fd = dial(state);
+    const char *req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    send_str(fd, req, strlen(req));
+    shutdown(fd, SHUT_WR);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int closed = 0;
+    char *got = read_until(fd, 0, &closed);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(count(got, "HTTP/1.1 200"), 1);
+    assert_non_null(strstr(got, "hello\n"));
+    assert_true(closed);
+    assert_true(t1.tv_sec - t0.tv_sec < 3);
+    free(got);
+    close(fd);
+  }
 }
 
 static void test_chunked_body(void **state) {
@@ -407,6 +432,7 @@ static void test_client_that_stops_reading_is_cut(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pipelined_requests_answered_in_order),
+      cmocka_unit_test(test_half_closed_client_answered_then_closed),
       cmocka_unit_test(test_chunked_body),
       cmocka_unit_test(test_malformed_chunk_is_json_400_and_closed),
       cmocka_unit_test(test_expect_100_continue),
