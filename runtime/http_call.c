@@ -21,15 +21,35 @@ int64_t hs_mono_us(void) {
 
 /* ---- per-call memory ---------------------------------------------------------------- */
 
+#define ARENA_BLOCK 1024 /* a transfer's answer and its strings fit in one */
+
 void *http_call_alloc(http_call *call, size_t n) {
-  if (call == NULL || n > SIZE_MAX - sizeof(arena_block))
+  const size_t align = sizeof(max_align_t);
+  if (call == NULL || n > SIZE_MAX / 2)
     return NULL;
-  arena_block *b = calloc(1, sizeof *b + n);
-  if (b == NULL)
-    return NULL;
-  b->next = call->arena;
-  call->arena = b;
-  return b->data;
+  size_t need = (n + align - 1) / align * align;
+  arena_block *b = call->arena;
+  if (b == NULL || b->cap - b->used < need) {
+    size_t cap = need > ARENA_BLOCK ? need : ARENA_BLOCK;
+    b = malloc(sizeof *b + cap);
+    if (b == NULL)
+      return NULL;
+    b->used = 0;
+    b->cap = cap;
+    /* A block bigger than the usual holds just this allocation: it goes behind the
+     * current one, which keeps its room for the small ones that follow. */
+    if (need > ARENA_BLOCK && call->arena != NULL) {
+      b->next = call->arena->next;
+      call->arena->next = b;
+    } else {
+      b->next = call->arena;
+      call->arena = b;
+    }
+  }
+  void *p = (char *)b->data + b->used;
+  b->used += need;
+  memset(p, 0, n);
+  return p;
 }
 
 char *http_call_strdup(http_call *call, const char *s) {

@@ -41,8 +41,11 @@
 typedef struct http_conn http_conn;
 typedef struct http_loop http_loop;
 
+/* The call's memory: allocations are carved from blocks freed with the call (a POST
+ * /transactions made about ten, one calloc each before). */
 typedef struct arena_block {
   struct arena_block *next;
+  size_t used, cap;   /* bytes of data handed out, and its size */
   max_align_t data[]; /* keeps every allocation suitably aligned for any type */
 } arena_block;
 
