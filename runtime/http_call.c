@@ -21,34 +21,12 @@ int64_t hs_mono_us(void) {
 
 /* ---- per-call memory ---------------------------------------------------------------- */
 
-#define ARENA_BLOCK 1024 /* a transfer's answer and its strings fit in one */
-
 void *http_call_alloc(http_call *call, size_t n) {
-  const size_t align = sizeof(max_align_t);
-  if (call == NULL || n > SIZE_MAX / 2)
+  if (call == NULL)
     return NULL;
-  size_t need = (n + align - 1) / align * align;
-  arena_block *b = call->arena;
-  if (b == NULL || b->cap - b->used < need) {
-    size_t cap = need > ARENA_BLOCK ? need : ARENA_BLOCK;
-    b = malloc(sizeof *b + cap);
-    if (b == NULL)
-      return NULL;
-    b->used = 0;
-    b->cap = cap;
-    /* A block bigger than the usual holds just this allocation: it goes behind the
-     * current one, which keeps its room for the small ones that follow. */
-    if (need > ARENA_BLOCK && call->arena != NULL) {
-      b->next = call->arena->next;
-      call->arena->next = b;
-    } else {
-      b->next = call->arena;
-      call->arena = b;
-    }
-  }
-  void *p = (char *)b->data + b->used;
-  b->used += need;
-  memset(p, 0, n);
+  void *p = arena_alloc(&call->arena, n);
+  if (p != NULL)
+    memset(p, 0, n);
   return p;
 }
 
@@ -74,12 +52,7 @@ ProtobufCMessage *http_call_new_message(http_call *call, const ProtobufCMessageD
 void hs_call_free(http_call *call) {
   if (call == NULL)
     return;
-  arena_block *b = call->arena;
-  while (b != NULL) {
-    arena_block *next = b->next;
-    free(b);
-    b = next;
-  }
+  arena_free(&call->arena);
   http_route_match_clear(&call->match);
   if (call->req != NULL)
     protobuf_c_message_free_unpacked(call->req, NULL);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "arena.h"
 #include "http_chunked.h"
 #include "http_edge.h"
 #include "http_parse.h"
@@ -41,13 +42,6 @@
 typedef struct http_conn http_conn;
 typedef struct http_loop http_loop;
 
-/* The call's memory: allocations are carved from blocks freed with the call (a POST
- * /transactions made about ten, one calloc each before). */
-typedef struct arena_block {
-  struct arena_block *next;
-  size_t used, cap;   /* bytes of data handed out, and its size */
-  max_align_t data[]; /* keeps every allocation suitably aligned for any type */
-} arena_block;
 
 typedef struct resp_header {
   struct resp_header *next;
@@ -112,7 +106,7 @@ struct http_call {
   size_t drained;
   char *body;
   size_t body_len, body_cap;
-  arena_block *arena;
+  arena arena; /* the call's memory, freed with it */
   resp_header *headers, **headers_tail;
   unsigned status_override;
   unsigned status_sent;
