@@ -442,14 +442,14 @@ static MYSQL_STMT *stmt_run(db_conn *conn, const char *sql, const db_param *para
                "db: statement takes %lu parameters, %zu given", want, nparams);
     return NULL;
   }
-  if (nparams > 0) {
-    binds = calloc(nparams, sizeof *binds);
-    lens = calloc(nparams, sizeof *lens);
-    ints = calloc(nparams, sizeof *ints);
-    if (!binds || !lens || !ints) {
+  if (nparams > 0) { /* one block: binds, then lengths, then integers */
+    binds = calloc(1, nparams * (sizeof *binds + sizeof *lens + sizeof *ints));
+    if (binds == NULL) {
       db_err_set(e, CR_OUT_OF_MEMORY, "HY001", "db: out of memory binding parameters");
       goto out;
     }
+    lens = (unsigned long *)(binds + nparams);
+    ints = (long long *)(lens + nparams);
   }
   for (size_t i = 0; i < nparams; i++) {
     const db_param *p = &params[i];
@@ -492,8 +492,6 @@ fail:
   db_conn_note_error(conn, e);
 out:
   free(binds);
-  free(lens);
-  free(ints);
   return ret;
 }
 
