@@ -1,5 +1,5 @@
 /* pbjson_timestamp: google.protobuf.Timestamp as RFC 3339 text, without libc time zones. */
-#include <stdio.h>
+#include <string.h>
 
 #include "pbjson_internal.h"
 #include "timeutil.h"
@@ -64,27 +64,14 @@ int pbjson_ts_format(int64_t seconds, int32_t nanos, char *out, size_t outlen) {
   if (seconds < PBJSON_TS_MIN_SECONDS || seconds > PBJSON_TS_MAX_SECONDS || nanos < 0 ||
       nanos > 999999999)
     return -1;
-  int64_t days = seconds / 86400, rem = seconds % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    days--;
-  }
-  int64_t y;
-  int m, d;
-  time_civil_from_days(days, &y, &m, &d);
-  int n = snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d", (int)y, m, d,
-                   (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
-  if (n < 0 || (size_t)n >= outlen) return -1;
   /* protojson prints the shortest of 0, 3, 6 or 9 digits that is exact. */
-  int k;
-  if (nanos == 0)
-    k = snprintf(out + n, outlen - (size_t)n, "Z");
-  else if (nanos % 1000000 == 0)
-    k = snprintf(out + n, outlen - (size_t)n, ".%03dZ", nanos / 1000000);
-  else if (nanos % 1000 == 0)
-    k = snprintf(out + n, outlen - (size_t)n, ".%06dZ", nanos / 1000);
-  else
-    k = snprintf(out + n, outlen - (size_t)n, ".%09dZ", nanos);
-  if (k < 0 || (size_t)k >= outlen - (size_t)n) return -1;
+  int digits = nanos == 0 ? 0 : nanos % 1000000 == 0 ? 3 : nanos % 1000 == 0 ? 6 : 9;
+  int64_t frac = digits == 3 ? nanos / 1000000 : digits == 6 ? nanos / 1000 : nanos;
+  char buf[40];
+  size_t n = time_format_civil(seconds, 'T', frac, digits, buf);
+  if (n + 2 > outlen) return -1;
+  memcpy(out, buf, n);
+  out[n] = 'Z';
+  out[n + 1] = '\0';
   return 0;
 }
