@@ -547,6 +547,14 @@ static int rows_push(db_rows *r, db_cell *row) {
   return 0;
 }
 
+/* A column's fetch buffer: its longest value in this result, within fixed bounds. */
+static unsigned long col_buf_size(const MYSQL_FIELD *f) {
+  unsigned long sz = f->max_length + 1;
+  if (sz < DB_COL_BUF_MIN) sz = DB_COL_BUF_MIN;
+  if (sz > DB_COL_BUF_MAX) sz = DB_COL_BUF_MAX;
+  return sz;
+}
+
 /* Room for n more bytes of text; its offset, or SIZE_MAX when out of memory. */
 static size_t rows_text_reserve(db_rows *r, size_t n) {
   if (n > SIZE_MAX / 4 || r->text_len > SIZE_MAX / 4) return SIZE_MAX;
@@ -590,12 +598,7 @@ int db_query(db_conn *conn, const char *sql, const db_param *params, size_t npar
    * BLOB bytes as they are. max_length (from STMT_ATTR_UPDATE_MAX_LENGTH) sizes each
    * column's buffer; anything longer is fetched again below. */
   size_t bufs = 0;
-  for (size_t c = 0; c < ncols; c++) {
-    unsigned long sz = fields[c].max_length + 1;
-    if (sz < DB_COL_BUF_MIN) sz = DB_COL_BUF_MIN;
-    if (sz > DB_COL_BUF_MAX) sz = DB_COL_BUF_MAX;
-    bufs += sz;
-  }
+  for (size_t c = 0; c < ncols; c++) bufs += col_buf_size(&fields[c]);
   binds = calloc(1, ncols * (sizeof *binds + sizeof *row + sizeof *lens + sizeof *nulls) + bufs);
   if (binds == NULL) goto oom;
   row = (db_cell *)(binds + ncols);
@@ -603,9 +606,7 @@ int db_query(db_conn *conn, const char *sql, const db_param *params, size_t npar
   nulls = (my_bool *)(lens + ncols);
   char *buf = (char *)(nulls + ncols);
   for (size_t c = 0; c < ncols; c++) {
-    unsigned long sz = fields[c].max_length + 1;
-    if (sz < DB_COL_BUF_MIN) sz = DB_COL_BUF_MIN;
-    if (sz > DB_COL_BUF_MAX) sz = DB_COL_BUF_MAX;
+    unsigned long sz = col_buf_size(&fields[c]);
     binds[c].buffer_type = MYSQL_TYPE_STRING;
     binds[c].buffer = buf;
     binds[c].buffer_length = sz;
